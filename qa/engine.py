@@ -1,0 +1,265 @@
+"""The pipeline in one object: ingest, retrieve, answer, with the model and index loaded once.
+
+:class:`QA` is what the CLI, the UI and the evaluation scripts use. The module-level
+functions in :mod:`qa` (``qa.retrieve``, ``qa.ask``) call a shared instance built from the
+environment's settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from embeddings import EmbeddingModel, load_model
+from qa.answer import abstain, answer_extractive
+from qa.answer_types import Answer
+from qa.articles import Article, load_paths
+from qa.errors import ArticleError, BadInputError, IndexNotFoundError, LLMError
+from qa.index import ArticleIndex, IngestReport
+from qa.retrieve import Filters, Passage, SearchResult, search
+from qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What :meth:`QA.ingest` did.
+
+    Attributes:
+        report: Articles added, replaced and unchanged, and chunk counts.
+        errors: One message per file or record that could not be read (file and line
+            named); the other files were ingested.
+        files: Files looked at.
+    """
+
+    report: IngestReport
+    errors: list[str] = field(default_factory=list)
+    files: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as JSON-serialisable values."""
+        return {"files": self.files, "errors": list(self.errors), **self.report.to_dict()}
+
+
+class QA:
+    """article-qa's pipeline over one index folder.
+
+    Cheap to construct; the embedding model and the index load on first use (or
+    :meth:`warm_up`). Thread-safe: searches run concurrently, writes are serialised.
+
+    Example:
+        >>> engine = QA(Settings.from_env())
+        >>> engine.ask("How long does the SDF expect the fight to last?").short
+        'between two and three months'
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self._index: ArticleIndex | None = None
+        self._lock = threading.RLock()
+
+    # ---- loading ----------------------------------------------------------------------
+
+    @property
+    def model(self) -> EmbeddingModel:
+        """The embedding model (loaded once per process)."""
+        return load_model(self.settings.model, self.settings.backend,
+                          cache_dir=str(self.settings.data_dir / "models"))
+
+    @property
+    def index(self) -> ArticleIndex:
+        """The index, loaded on first use; built from the seed articles when none exists."""
+        with self._lock:
+            if self._index is None:
+                self._index = self._open_index(create_from_seeds=True)
+            return self._index
+
+    def warm_up(self) -> None:
+        """Load the model and the index now rather than on the first question."""
+        _ = self.index
+        self.model.encode_queries(["warm up"])
+
+    def _open_index(self, create_from_seeds: bool) -> ArticleIndex:
+        path = self.settings.index_path
+        if ArticleIndex.exists(path):
+            return ArticleIndex.load(path, model_id=self.model.model_id)
+        idx = self._empty_index()
+        if create_from_seeds:
+            seeds = self.settings.seeds_dir
+            if not seeds.is_dir():
+                raise IndexNotFoundError(
+                    f"no index in {path} and no seed folder at {seeds}; add articles with "
+                    "`qa ingest PATH...`")
+            log.info("no index in %s: indexing the seed articles in %s", path, seeds)
+            loaded = load_paths([seeds], max_bytes=int(self.settings.max_file_mb * 1e6))
+            idx.add(loaded.articles, self.model)
+        return idx
+
+    def _empty_index(self) -> ArticleIndex:
+        m = self.model
+        s = self.settings
+        return ArticleIndex.create(s.index_path, model_id=m.model_id, dimension=m.dimension,
+                                   chunk_tokens=s.chunk_tokens, chunk_overlap=s.chunk_overlap,
+                                   index_type=s.index_type, hnsw_threshold=s.hnsw_threshold)
+
+    def reload(self) -> None:
+        """Drop the in-memory index so the next call reads the folder again."""
+        with self._lock:
+            self._index = None
+
+    # ---- ingest -----------------------------------------------------------------------
+
+    def ingest(self, paths: Sequence[str | os.PathLike[str]], *,
+               show_progress: bool = False) -> IngestResult:
+        """Read articles from files and folders and add them to the index.
+
+        One bad file never stops the others: its error is in ``IngestResult.errors``.
+        """
+        loaded = load_paths(paths, max_bytes=int(self.settings.max_file_mb * 1e6))
+        errors = [str(e) for e in loaded.errors]
+        for e in loaded.errors:
+            log.warning("%s", e)
+        report = self.add_articles(loaded.articles, show_progress=show_progress)
+        return IngestResult(report=report, errors=errors, files=loaded.files)
+
+    def add_articles(self, articles: Sequence[Article], *,
+                     show_progress: bool = False) -> IngestReport:
+        """Add already-parsed articles to the index (saved atomically)."""
+        with self._lock:
+            if self._index is None:
+                path = self.settings.index_path
+                self._index = (ArticleIndex.load(path, model_id=self.model.model_id)
+                               if ArticleIndex.exists(path) else self._empty_index())
+            return self._index.add(articles, self.model, show_progress=show_progress)
+
+    def delete(self, article_ids: Sequence[str]) -> list[str]:
+        """Remove articles from the index; returns the ids that were there."""
+        with self._lock:
+            return self.index.delete(article_ids)
+
+    # ---- questions --------------------------------------------------------------------
+
+    def _check_question(self, question: str) -> tuple[str, list[str]]:
+        if not isinstance(question, str) or not question.strip():
+            raise BadInputError("the question is empty; type a question about the articles")
+        notes = []
+        limit = self.settings.max_question_chars
+        q = " ".join(question.split())
+        if len(q) > limit:
+            q = q[:limit]
+            notes.append(f"The question was {len(question)} characters long; only its first "
+                         f"{limit} were used.")
+        return q, notes
+
+    def search(self, question: str, *, k: int | None = None,
+               history: list[dict[str, str]] | None = None,
+               filters: Filters | None = None) -> SearchResult:
+        """Retrieve passages with everything :func:`qa.retrieve.search` reports."""
+        q, _ = self._check_question(question)
+        s = self.settings
+        return search(self.index, self.model, q, k=k or s.k, mode=s.retrieval,
+                      history=_clean_history(history), expand_acronyms=s.expand_acronyms,
+                      max_per_article=s.max_per_article, filters=filters)
+
+    def retrieve(self, question: str, k: int | None = None, *,
+                 history: list[dict[str, str]] | None = None,
+                 filters: Filters | None = None) -> list[Passage]:
+        """The ``k`` passages that best answer the question, best first."""
+        return self.search(question, k=k, history=history, filters=filters).passages
+
+    def ask(self, question: str, history: list[dict[str, str]] | None = None, *,
+            k: int | None = None, mode: str | None = None,
+            filters: Filters | None = None) -> Answer:
+        """Answer a question with citations (see :func:`qa.ask`)."""
+        answer: Answer | None = None
+        for item in self.ask_stream(question, history, k=k, mode=mode, filters=filters):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: str, history: list[dict[str, str]] | None = None, *,
+                   k: int | None = None, mode: str | None = None,
+                   filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Answer a question, yielding text deltas (LLM mode) and finally the :class:`Answer`."""
+        q, notes = self._check_question(question)
+        mode = mode or self.settings.answer_mode
+        if mode not in ("extractive", "llm"):
+            raise BadInputError(f"answer mode must be extractive or llm, got {mode!r}")
+        result = self.search(q, k=k, history=history, filters=filters)
+        answer: Answer | None = None
+        if mode == "llm":
+            if not self.settings.llm_available:
+                notes.append("No LLM is configured (set QA_LLM_MODEL); answered extractively.")
+            else:
+                try:
+                    from qa.llm import LLMAnswerer
+
+                    llm = LLMAnswerer(self.settings)
+                    for item in llm.stream(q, result, self.index, history=_clean_history(history),
+                                           model=self.model):
+                        if isinstance(item, Answer):
+                            answer = item
+                        else:
+                            yield item
+                except LLMError as e:
+                    log.warning("LLM failed, falling back to the extractive answer: %s", e)
+                    notes.append(f"The LLM failed ({e}); this is the extractive answer.")
+                    answer = None
+        if answer is None:
+            if not self.index.chunks:
+                answer = abstain(q, result, reason="The index holds no articles; add some.")
+            else:
+                answer = answer_extractive(q, result, self.index,
+                                           threshold=self.settings.abstain_threshold)
+        if notes:
+            answer = replace(answer, notes=notes + list(answer.notes))
+        yield answer
+
+    def article(self, article_id: str) -> Article:
+        """An indexed article by id.
+
+        Raises:
+            BadInputError: No article has that id.
+        """
+        try:
+            return self.index.article(article_id)
+        except KeyError:
+            raise BadInputError(f"no article with id {article_id!r} in the index") from None
+
+
+def _clean_history(history: list[dict[str, str]] | None) -> list[dict[str, str]]:
+    """Accept Gradio/OpenAI chat messages; keep role and text content only."""
+    out: list[dict[str, str]] = []
+    for m in history or []:
+        if not isinstance(m, dict):
+            raise BadInputError(f"history entries must be {{'role', 'content'}} dicts, got "
+                                f"{type(m).__name__}")
+        role = m.get("role")
+        content = m.get("content")
+        if isinstance(content, list):  # Gradio 5+ may send [{"type": "text", "text": ...}]
+            content = " ".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
+        if role in ("user", "assistant") and isinstance(content, str):
+            out.append({"role": role, "content": content})
+    return out
+
+
+_engines: dict[Path, QA] = {}
+_engines_lock = threading.Lock()
+
+
+def default_engine(settings: Settings | None = None) -> QA:
+    """The shared :class:`QA` for these settings' index folder (one per folder)."""
+    s = settings or Settings.from_env()
+    with _engines_lock:
+        eng = _engines.get(s.index_path)
+        if eng is None or eng.settings != s:
+            eng = QA(s)
+            _engines[s.index_path] = eng
+        return eng

@@ -1,0 +1,449 @@
+"""Tests for eval.datasets: the real shared data sets and small synthetic files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from eval.datasets import (
+    DEFAULT_DATA_DIR,
+    EvalArticle,
+    EvalQuestion,
+    EvalSet,
+    load_bbc,
+    load_jsonl,
+    load_realtimeqa,
+    load_squad,
+    sample_questions,
+    strip_html,
+)
+
+SQUAD = DEFAULT_DATA_DIR / "squad" / "dev-v1.1-even.json"
+RTQA = DEFAULT_DATA_DIR / "realtimeqa"
+BBC = DEFAULT_DATA_DIR / "bbc-news"
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path
+
+
+def _check_offsets(evalset: EvalSet) -> int:
+    """Assert every gold offset points at its answer; return how many were checked."""
+    texts = {a.id: a.text for a in evalset.articles}
+    checked = 0
+    for q in evalset.questions:
+        if not q.answer_starts:
+            continue
+        assert len(q.answer_starts) == len(q.answers), q.id
+        text = texts[q.article_id]  # type: ignore[index]
+        for answer, start in zip(q.answers, q.answer_starts, strict=True):
+            assert text[start : start + len(answer)] == answer, (q.id, answer, start)
+            checked += 1
+    return checked
+
+
+# --- SQuAD ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def squad() -> EvalSet:
+    return load_squad(_need(SQUAD))
+
+
+def test_squad_counts(squad: EvalSet) -> None:
+    assert len(squad.articles) == 24
+    assert len(squad.questions) == 5397
+    assert sum(len(q.answers) for q in squad.questions) == 18368
+    assert squad.skipped_answers == 0
+    assert all(q.answerable and q.answers for q in squad.questions)
+
+
+def test_squad_every_answer_offset_points_at_the_answer(squad: EvalSet) -> None:
+    assert _check_offsets(squad) == 18368
+
+
+def test_squad_articles_join_paragraphs(squad: EvalSet) -> None:
+    raw = json.loads(SQUAD.read_text(encoding="utf-8"))["data"]
+    for page, article in zip(raw, squad.articles, strict=True):
+        assert article.text == "\n\n".join(p["context"] for p in page["paragraphs"])
+        assert article.title == page["title"].replace("_", " ")
+        assert article.id.startswith("squad-")
+    assert squad.articles[0].title == "Super Bowl 50"
+    assert len({a.id for a in squad.articles}) == 24
+    assert len({q.id for q in squad.questions}) == 5397
+
+
+def test_squad_metadata(squad: EvalSet) -> None:
+    assert squad.name == "squad-dev-v1.1-even"
+    assert squad.sha256 == hashlib.sha256(SQUAD.read_bytes()).hexdigest()
+    json.dumps(squad.to_dict())  # serialisable
+
+
+def test_squad_skips_answers_whose_offset_is_wrong(tmp_path: Path) -> None:
+    data = {
+        "version": "1.1",
+        "data": [
+            {
+                "title": "Some_Page",
+                "paragraphs": [
+                    {
+                        "context": "Alpha beta.",
+                        "qas": [
+                            {
+                                "id": "q1",
+                                "question": "First?",
+                                "answers": [{"text": "beta", "answer_start": 6}],
+                            },
+                        ],
+                    },
+                    {
+                        "context": "Gamma delta.",
+                        "qas": [
+                            {
+                                "id": "q2",
+                                "question": "Second?",
+                                "answers": [
+                                    {"text": "delta", "answer_start": 6},
+                                    {"text": "delta", "answer_start": 0},
+                                ],
+                            },
+                            {
+                                "id": "q3",
+                                "question": "Third?",
+                                "answers": [{"text": "zeta", "answer_start": 0}],
+                            },
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "mini.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    s = load_squad(path)
+    (article,) = s.articles
+    assert article.text == "Alpha beta.\n\nGamma delta."
+    assert article.title == "Some Page"
+    assert [q.id for q in s.questions] == ["q1", "q2"]  # q3 lost its only answer
+    assert s.questions[1].answer_starts == [len("Alpha beta.\n\n") + 6]
+    assert s.skipped_answers == 2
+    assert _check_offsets(s) == 2
+
+
+def test_squad_rejects_other_json(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text('{"rows": []}', encoding="utf-8")
+    with pytest.raises(ValueError, match="not an official SQuAD JSON file"):
+        load_squad(path)
+
+
+# --- RealTime QA ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("week", "n_articles", "n_answerable"),
+    [("20240105", 205, 17), ("20240112", 214, 21)],
+)
+def test_realtimeqa_weeks(week: str, n_articles: int, n_answerable: int) -> None:
+    s = load_realtimeqa(_need(RTQA / f"{week}_qa.jsonl"))
+    assert s.name == f"realtimeqa-{week}"
+    assert len(s.questions) == 30
+    assert len(s.articles) == n_articles
+    assert sum(q.answerable for q in s.questions) == n_answerable
+    assert sum(bool(q.evidence) for q in s.questions) == 20
+    assert len({a.url for a in s.articles}) == n_articles
+    for a in s.articles:
+        assert a.id == "rtqa-" + hashlib.sha256(a.url.encode()).hexdigest()[:12]
+        assert a.text.strip()
+    for q in s.questions:
+        assert len(q.choices) == 4
+        assert q.answers == [q.correct_choice]
+        assert q.correct_choice in q.choices
+        assert "<" not in q.evidence and "&quot;" not in q.evidence
+    _check_offsets(s)
+    gcs = RTQA / f"{week}_gcs.jsonl"
+    qa = RTQA / f"{week}_qa.jsonl"
+    expected = hashlib.sha256(qa.read_bytes() + gcs.read_bytes()).hexdigest()
+    assert s.sha256 == expected
+
+
+def test_realtimeqa_first_question() -> None:
+    s = load_realtimeqa(_need(RTQA / "20240105_qa.jsonl"))
+    q = s.questions[0]
+    assert q.id == "20240105_0"
+    assert q.question.startswith("Which of the following politicians")
+    assert q.correct_choice == "Tsai Ing-wen"
+    tigger = s.questions[1]
+    assert tigger.evidence.startswith("The bouncy tiger jumped into the public domain")
+    assert "copyright protection of the characters" in tigger.evidence  # link text kept
+    assert not tigger.answerable  # "Tigger" is in no search result
+    first = s.articles[0]
+    assert first.source == "cnn.com"
+    assert first.author == "Eric Cheung"
+    assert first.date == "2022-11-27"
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_realtimeqa_synthetic_week(tmp_path: Path) -> None:
+    story = (
+        "Intro line.\n\nThe mayor of Springfield, Jane Doe, said on Monday that "
+        "the “new bridge” will open in May. Other news follows."
+    )
+    result = {
+        "url": "https://www.example.com/a",
+        "title": "Bridge",
+        "text": story,
+        "authors": ["Ann Lee Bo Ray", "Ann Lee", "Bo Ray"],
+        "publish_date": "2024/01/02",
+    }
+    other = {
+        "url": "https://news.example.org/b",
+        "title": "Other",
+        "text": "Nothing here.",
+        "authors": [],
+        "publish_date": "",
+    }
+    _write_jsonl(
+        tmp_path / "20990101_gcs.jsonl",
+        [
+            {"question_id": "w_0", "search_time": "", "search_result": [result, other]},
+            {"question_id": "w_1", "search_time": "", "search_result": [result]},  # same URL again
+        ],
+    )
+    _write_jsonl(
+        tmp_path / "20990101_qa.jsonl",
+        [
+            {
+                "question_id": "w_0",
+                "question_sentence": "Who is the mayor?",
+                "choices": ["John Roe", "Jane Doe"],
+                "answer": ["1"],
+                "evidence": 'The mayor of <a href="x">Springfield</a>, Jane&nbsp;Doe, '
+                'said on Monday that the "new bridge" will open in May.',
+            },
+            {
+                "question_id": "w_1",
+                "question_sentence": "Which city?",
+                "choices": ["Shelbyville", "Ogdenville"],
+                "answer": ["0"],
+                "evidence": "",
+            },
+        ],
+    )
+    s = load_realtimeqa(tmp_path / "20990101_qa.jsonl")
+    assert [a.url for a in s.articles] == [
+        "https://www.example.com/a",
+        "https://news.example.org/b",
+    ]
+    bridge = s.articles[0]
+    assert (bridge.source, bridge.author) == ("example.com", "Ann Lee, Bo Ray")
+    assert bridge.date == "2024-01-02"
+    q0, q1 = s.questions
+    # Found despite the HTML, the entity and the curly quotes in the article.
+    assert q0.article_id == bridge.id
+    assert q0.evidence.startswith("The mayor of Springfield, Jane Doe, said")
+    assert q0.answer_starts == [story.index("Jane Doe")]
+    assert q0.answerable
+    assert q1.article_id is None and q1.answer_starts == [] and not q1.answerable
+    _check_offsets(s)
+
+
+def test_realtimeqa_bad_line_names_file_and_line(tmp_path: Path) -> None:
+    _write_jsonl(tmp_path / "x_gcs.jsonl", [{"question_id": "a", "search_result": []}])
+    (tmp_path / "x_qa.jsonl").write_text(
+        json.dumps(
+            {"question_id": "a", "question_sentence": "Q?", "choices": ["A"], "answer": ["0"]}
+        )
+        + "\n"
+        + json.dumps(
+            {"question_id": "b", "question_sentence": "Q?", "choices": ["A"], "answer": ["-1"]}
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"x_qa\.jsonl, line 2"):
+        load_realtimeqa(tmp_path / "x_qa.jsonl")
+
+
+def test_realtimeqa_needs_gcs_path_for_other_names(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="pass gcs_path"):
+        load_realtimeqa(tmp_path / "questions.jsonl")
+
+
+def test_strip_html() -> None:
+    assert strip_html('a <a href="u"><u>link</u></a> &amp; b\n  c<br>d') == "a link & b c d"
+    assert strip_html("plain") == "plain"
+
+
+# --- BBC -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bbc() -> list[EvalArticle]:
+    return load_bbc(_need(BBC))
+
+
+def test_bbc_counts_and_ids(bbc: list[EvalArticle]) -> None:
+    assert len(bbc) == 2225
+    assert len({a.id for a in bbc}) == 2225
+    topics = {a.id.split("-")[1] for a in bbc}
+    assert topics == {"business", "entertainment", "politics", "sport", "tech"}
+    assert [a.id for a in bbc] == sorted(a.id for a in bbc)
+    assert all(a.source == "BBC News" and a.title and a.text for a in bbc)
+    first = bbc[0]
+    assert (first.id, first.title) == ("bbc-business-001", "Ad sales boost Time Warner profit")
+    assert first.text.startswith("Quarterly profits at US media giant TimeWarner")
+
+
+def test_bbc_decodes_the_non_utf8_file(bbc: list[EvalArticle]) -> None:
+    mutu = next(a for a in bbc if a.id == "bbc-sport-199")
+    assert mutu.title == "Chelsea sack Mutu"
+    assert "£15.8m" in mutu.text
+
+
+def test_bbc_limit() -> None:
+    arts = load_bbc(_need(BBC), limit=3)
+    assert [a.id for a in arts] == ["bbc-business-001", "bbc-business-002", "bbc-business-003"]
+    assert load_bbc(BBC, limit=0) == []
+    with pytest.raises(ValueError, match="limit must be >= 0"):
+        load_bbc(BBC, limit=-1)
+
+
+def test_bbc_synthetic_folder(tmp_path: Path) -> None:
+    (tmp_path / "README.TXT").write_text("not an article", encoding="utf-8")
+    (tmp_path / "tech").mkdir()
+    (tmp_path / "tech" / "002.txt").write_bytes("Second\n\nCosts \xa310.\n".encode("latin-1"))
+    (tmp_path / "tech" / "001.txt").write_text("First\n\nBody one.\n\nMore.\n", encoding="utf-8")
+    arts = load_bbc(tmp_path)
+    assert [(a.id, a.title, a.text) for a in arts] == [
+        ("bbc-tech-001", "First", "Body one.\n\nMore."),
+        ("bbc-tech-002", "Second", "Costs £10."),
+    ]
+
+
+def test_bbc_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load_bbc(tmp_path / "nope")
+
+
+# --- our JSONL format ----------------------------------------------------------------------
+
+
+def test_load_jsonl_reads_fields_and_defaults(tmp_path: Path) -> None:
+    (tmp_path / "articles").mkdir()
+    story = tmp_path / "articles" / "story.txt"
+    story.write_text("Jane Doe wrote it.", encoding="utf-8")
+    other = tmp_path / "other.txt"
+    other.write_text("Other.", encoding="utf-8")
+    path = tmp_path / "qs.jsonl"
+    _write_jsonl(
+        path,
+        [
+            {
+                "id": "a",
+                "question": "Who wrote it?",
+                "answers": ["Jane Doe"],
+                "evidence": "Jane Doe wrote it.",
+                "articles": ["articles/story.txt"],
+            },
+            {
+                "question": "And when?",
+                "answers": [],
+                "history": [
+                    {"role": "user", "content": "Who wrote it?"},
+                    {"role": "assistant", "content": "Jane Doe [1]."},
+                ],
+                "articles": ["articles/story.txt", "other.txt"],
+            },
+            {"question": "Really?", "answers": [], "answerable": True},
+        ],
+    )
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("\n")  # blank lines are ignored
+    s = load_jsonl(path)
+    assert s.name == "qs"
+    assert s.articles == []
+    assert s.article_files == [story.resolve(), other.resolve()]
+    a, b, c = s.questions
+    assert (a.id, a.answers, a.answerable) == ("a", ["Jane Doe"], True)
+    assert a.evidence == "Jane Doe wrote it."
+    assert (b.id, b.answerable, len(b.history)) == ("qs-2", False, 2)
+    assert b.history[1] == {"role": "assistant", "content": "Jane Doe [1]."}
+    assert c.answerable is True  # explicit value wins over the default
+    assert a.article_id is None
+    expected = hashlib.sha256(path.read_bytes() + story.read_bytes() + other.read_bytes())
+    assert s.sha256 == expected.hexdigest()
+    json.dumps(s.to_dict())
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "message"),
+    [
+        ("{not json", "invalid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"answers": ["x"]}', "'question' must be a non-empty string"),
+        ('{"question": "Q?"}', "'answers' must be a list of strings"),
+        ('{"question": "Q?", "answers": "x"}', "'answers' must be a list of strings"),
+        ('{"question": "Q?", "answers": [], "answerable": "no"}', "'answerable' must be"),
+        (
+            '{"question": "Q?", "answers": [], "history": [{"role": "bot", "content": "x"}]}',
+            r"history\[0\] must be",
+        ),
+        (
+            '{"question": "Q?", "answers": [], "articles": ["missing.txt"]}',
+            "article file 'missing.txt' not found",
+        ),
+        ('{"question": "Q?", "answer": ["x"]}', r"unknown keys \['answer'\]; valid keys are"),
+        ('{"id": "one", "question": "Q?", "answers": []}', "duplicate id 'one'"),
+    ],
+)
+def test_load_jsonl_bad_line_names_file_and_line(
+    tmp_path: Path, bad_line: str, message: str
+) -> None:
+    path = tmp_path / "qs.jsonl"
+    good = json.dumps({"id": "one", "question": "Fine?", "answers": ["yes"]})
+    path.write_text(f"{good}\n\n{bad_line}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=message) as info:
+        load_jsonl(path)
+    assert f"{path}, line 3" in str(info.value)
+
+
+# --- values and sampling -------------------------------------------------------------------
+
+
+def test_values_are_frozen_with_to_dict() -> None:
+    q = EvalQuestion(id="q", question="Q?", answers=["a"])
+    assert q.to_dict()["answer_starts"] == []
+    with pytest.raises(AttributeError):
+        q.id = "other"  # type: ignore[misc]
+    a = EvalArticle(id="x", title="T", text="body")
+    assert a.to_dict() == {
+        "id": "x",
+        "title": "T",
+        "text": "body",
+        "source": "",
+        "author": "",
+        "date": "",
+        "url": "",
+    }
+
+
+def test_sample_questions_is_seeded_and_keeps_order() -> None:
+    items = list(range(100))
+    first = sample_questions(items, 10, seed=3)
+    assert first == sample_questions(items, 10, seed=3)
+    assert first == sorted(first) and len(set(first)) == 10
+    assert first != sample_questions(items, 10, seed=4)
+    assert sample_questions(items, None, seed=3) == items
+    assert sample_questions(items, 500, seed=3) == items
+    assert sample_questions(items, 0, seed=3) == []
+    with pytest.raises(ValueError, match="limit must be >= 0"):
+        sample_questions(items, -1, seed=0)
