@@ -63,6 +63,7 @@ class QA:
         self.settings = settings or Settings.from_env()
         self._index: ArticleIndex | None = None
         self._lock = threading.RLock()
+        self._write_lock = threading.Lock()
 
     # ---- loading ----------------------------------------------------------------------
 
@@ -75,6 +76,9 @@ class QA:
     @property
     def index(self) -> ArticleIndex:
         """The index, loaded on first use; built from the seed articles when none exists."""
+        idx = self._index
+        if idx is not None:
+            return idx
         with self._lock:
             if self._index is None:
                 self._index = self._open_index(create_from_seeds=True)
@@ -131,17 +135,26 @@ class QA:
     def add_articles(self, articles: Sequence[Article], *,
                      show_progress: bool = False) -> IngestReport:
         """Add already-parsed articles to the index (saved atomically)."""
-        with self._lock:
-            if self._index is None:
-                path = self.settings.index_path
-                self._index = (ArticleIndex.load(path, model_id=self.model.model_id)
-                               if ArticleIndex.exists(path) else self._empty_index())
-            return self._index.add(articles, self.model, show_progress=show_progress)
+        # Writers work on their own copy of the index and swap it in when it is saved, so
+        # questions asked meanwhile are answered from the previous, consistent index.
+        with self._write_lock:
+            path = self.settings.index_path
+            work = (ArticleIndex.load(path, model_id=self.model.model_id)
+                    if ArticleIndex.exists(path) else self._empty_index())
+            report = work.add(articles, self.model, show_progress=show_progress)
+            self._index = work
+            return report
 
     def delete(self, article_ids: Sequence[str]) -> list[str]:
         """Remove articles from the index; returns the ids that were there."""
-        with self._lock:
-            return self.index.delete(article_ids)
+        with self._write_lock:
+            path = self.settings.index_path
+            if not ArticleIndex.exists(path):
+                return []
+            work = ArticleIndex.load(path, model_id=self.model.model_id)
+            gone = work.delete(article_ids)
+            self._index = work
+            return gone
 
     # ---- questions --------------------------------------------------------------------
 
