@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from qa.answer_types import Answer
     from qa.cite import Citation
     from qa.engine import QA, IngestResult
-    from qa.retrieve import Filters, Passage
+    from qa.retrieval import Filters, Passage
 
 __all__ = [
     "QA", "Answer", "Citation", "Filters", "IngestResult", "Passage", "QAError", "Settings",
@@ -114,7 +114,7 @@ def __getattr__(name: str) -> Any:
 
         return Citation
     if name in ("Passage", "Filters"):
-        from qa import retrieve as _r
+        from qa import retrieval as _r
 
         return getattr(_r, name)
     raise AttributeError(f"module 'qa' has no attribute {name!r}")

@@ -30,12 +30,12 @@ from qa.cite import Citation, make_citation
 from qa.index import ArticleIndex
 from qa.lexical import terms
 from qa.questions import QuestionInfo, analyse, find_spans
-from qa.retrieve import SearchResult
+from qa.retrieval import SearchResult
 
 log = logging.getLogger(__name__)
 
 TYPED_KINDS = {"duration", "date", "number", "money", "percent"}
-NAME_KINDS = {"person", "place", "organisation", "entity"}
+NAME_KINDS = {"person", "place", "organisation"}
 _PRONOUN_START = re.compile(r"^\W*(he|she|it|they|this|that|these|those|its|his|her|their|"
                             r"the group|the militia|the company)\b", re.I)
 W_DENSE, W_WORDS, W_KIND = 0.5, 0.35, 0.15
@@ -90,10 +90,16 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str) -> list[tuple[
     time_units = re.compile(r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
                             r"decades?|centur(y|ies))\b", re.I)
     wants_time = bool(time_units.search(question))
+    counted = re.search(r"\bhow many (?:more |other |of the )?([a-z]+)", question, re.I)
+    noun = set(terms(counted.group(1))) if counted and counted.group(1).lower() not in (
+        "people", "times", "persons") else set()
     for s, e in find_spans(info.kind, sentence):
         span = sentence[s:e]
         if info.kind == "number" and not wants_time and time_units.search(span):
             continue  # "how many fighters" is not answered by "four years"
+        if noun and not (noun & set(terms(" ".join(sentence[e:].split()[:4])))) and not (
+                noun & set(terms(span))):
+            continue  # "how many fighters" is not answered by "four sides"
         st = set(terms(span))
         if st and st <= qterms:
             continue
@@ -121,7 +127,10 @@ def score_sentences(
                 continue
             seen.add(srow)
             arow, s, e = (int(x) for x in index.sentences[srow])
-            text = index.articles[arow].text[s:e]
+            art = index.articles[arow]
+            if any(s < fe and fs < e for name, (fs, fe) in art.fields.items() if name != "title"):
+                continue  # byline, outlet and date lines answer only questions about them
+            text = art.text[s:e]
             dense = result.sentence_scores.get(srow)
             if dense is None and result.query_vector is not None:
                 dense = float(index.sentence_vectors[srow] @ result.query_vector)
@@ -132,7 +141,7 @@ def score_sentences(
                 words = max(words, 0.8 * _word_score(focus, expanded, prev + " " + text))
             spans = _kind_spans(info, text, question)
             kind_match = bool(spans)
-            typed = info.kind in TYPED_KINDS or info.kind in NAME_KINDS or info.kind == "reason"
+            typed = info.kind in TYPED_KINDS or info.kind in NAME_KINDS
             score = W_DENSE * float(dense or 0.0) + W_WORDS * words + (
                 W_KIND * (1.0 if kind_match else 0.0) if typed else W_KIND * 0.5)
             if info.kind in TYPED_KINDS and not kind_match:
@@ -217,7 +226,7 @@ def abstain(question: str, result: SearchResult, info: QuestionInfo | None = Non
 
 
 def answer_extractive(
-    question: str, result: SearchResult, index: ArticleIndex, *, threshold: float = 0.40
+    question: str, result: SearchResult, index: ArticleIndex, *, threshold: float = 0.36
 ) -> Answer:
     """Answer a question from retrieved passages without an LLM.
 

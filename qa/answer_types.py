@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from qa.acronyms import Expansion
 from qa.cite import Citation
-from qa.retrieve import Passage
+from qa.retrieval import Passage
 
 AnswerKind = Literal["extractive", "llm", "metadata", "abstain"]
 

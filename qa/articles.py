@@ -59,6 +59,12 @@ _DATE = re.compile(
 )
 _FRONT_MATTER = re.compile(r"\A---\n(?P<body>.*?)\n---\n", re.S)
 _JSON_TEXT_KEYS = ("text", "body", "content", "article")
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
 
 
 @dataclass(frozen=True)
@@ -143,14 +149,18 @@ def make_article(
     Raises:
         ArticleError: The text is empty.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _encodable(text.replace("\r\n", "\n").replace("\r", "\n"))
     if not text.strip():
         raise ArticleError(path or "<text>", "the article has no text")
+    # a file name that is not UTF-8 arrives with surrogate escapes ("caf\udce9.txt")
+    title, source, author, date, url, path = map(_encodable,
+                                                 (title, source, author, date, url, path))
     meta = "\x1f".join([title, source, author, date, url])
     content_hash = hashlib.sha256((meta + "\x1e" + text).encode("utf-8")).hexdigest()
     if article_id is None:
         key = ("url:" + url.strip()) if url.strip() else ("text:" + text.strip())
         article_id = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    article_id = _encodable(article_id)
     return Article(
         id=article_id,
         text=text,
@@ -379,19 +389,44 @@ def _read_file(file: Path, max_bytes: int) -> tuple[list[Article], list[ArticleE
 
 
 def decode_bytes(data: bytes, path: str = "<bytes>") -> str:
-    """Decode a file's bytes: UTF-8 first, else the encoding charset-normalizer detects.
+    """Decode a file's bytes: a UTF-16/32 byte-order mark, else UTF-8, else cp1252 for
+    mostly-ASCII text, else the encoding charset-normalizer detects.
 
     Raises:
         ArticleError: The data is empty or looks binary.
     """
     if not data.strip():
         raise ArticleError(path, "the file is empty")
+    # UTF-16/32 text (Windows "Unicode" files) is full of NUL bytes: trust its BOM first.
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError:
+                raise ArticleError(path, f"the file starts with a {encoding} byte-order mark "
+                                         f"but is not valid {encoding}") from None
+            if not text.strip():
+                raise ArticleError(path, "the file is empty")
+            return text
     if b"\x00" in data[:8192]:
         raise ArticleError(path, "the file looks binary (it contains NUL bytes), not text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    sample = data[:8192]
+    if sum(1 for b in sample if b < 32 and b not in b"\n\r\t\f") > 0.05 * len(sample):
+        raise ArticleError(path, "the file looks binary, not text")
+    if sum(1 for b in sample if b >= 0x80) <= 0.1 * len(sample):
+        # Mostly ASCII with a few accented letters or symbols ("\xa315.8m"): the Western
+        # Windows code page is by far the likeliest, and charset-normalizer guesses wrongly
+        # on such short texts (cp1257 or cp1250, turning "\u00a3" into "\u017b").
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+            text = data.decode("latin-1")
+        log.info("%s: not UTF-8, decoded as cp1252", path)
+        return text
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
@@ -410,6 +445,8 @@ def _read_json(raw: str, path: str) -> tuple[list[Article], list[ArticleError]]:
         doc = json.loads(raw)
     except json.JSONDecodeError as e:
         return [], [ArticleError(path, f"invalid JSON: {e.msg} (column {e.colno})", e.lineno)]
+    except RecursionError:
+        return [], [ArticleError(path, "invalid JSON: nested too deeply")]
     if isinstance(doc, dict) and isinstance(doc.get("articles"), list):
         doc = doc["articles"]
     records = doc if isinstance(doc, list) else [doc]
@@ -432,6 +469,9 @@ def _read_jsonl(raw: str, path: str) -> tuple[list[Article], list[ArticleError]]
             record = json.loads(line)
         except json.JSONDecodeError as e:
             errors.append(ArticleError(path, f"invalid JSON: {e.msg} (column {e.colno})", lineno))
+            continue
+        except RecursionError:
+            errors.append(ArticleError(path, "invalid JSON: nested too deeply", lineno))
             continue
         try:
             articles.append(article_from_record(record, path, lineno))
@@ -520,6 +560,12 @@ def _field_value(kind: str, raw: str) -> str:
         value = value.lstrip("#").strip()
         return value[:-1] if value.endswith(".") and not value.endswith("..") else value
     return value
+
+
+def _encodable(s: str) -> str:
+    """Replace lone surrogates (JSON "\\ud800") with "?" one for one, so offsets stay valid
+    and the text can be hashed and saved as UTF-8."""
+    return s.encode("utf-8", "replace").decode("utf-8")
 
 
 def _one_line(s: str) -> str:

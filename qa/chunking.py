@@ -208,7 +208,11 @@ def chunk_sentences(
         )
         if j >= len(pieces):
             break
-        i = max(j - overlap, i + 1)
+        nxt = max(j - overlap, i + 1)
+        # keep the overlap only if it leaves room for at least the next sentence
+        if sum(p[2] for p in pieces[nxt:j + 1]) > max_tokens:
+            nxt = j
+        i = nxt
     return chunks
 
 

@@ -26,6 +26,8 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         backend=getattr(args, "backend", None),
         retrieval=getattr(args, "retrieval", None),
         answer_mode=getattr(args, "mode", None),
+        # validated up front: `-k 0` must be an error, not a silent fall-back to the default
+        k=getattr(args, "k", None),
     )
 
 
@@ -119,6 +121,10 @@ def _configure_logging(verbose: bool) -> None:
     for noisy in ("httpx", "urllib3", "sentence_transformers", "transformers", "faiss",
                   "bm25s", "gradio", "trafilatura", "charset_normalizer", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+    # bm25s sets its own logger to DEBUG when it is (lazily) imported, after this runs;
+    # a threshold on the handler keeps its "Building index" lines off stderr anyway.
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -162,7 +168,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _filters(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from qa.retrieve import Filters
+    from qa.retrieval import Filters
 
     return Filters(sources=tuple(args.source), date_from=args.since, date_to=args.until)
 

@@ -21,7 +21,7 @@ from qa.answer_types import Answer
 from qa.articles import Article, load_paths
 from qa.errors import ArticleError, BadInputError, IndexNotFoundError, LLMError
 from qa.index import ArticleIndex, IngestReport
-from qa.retrieve import Filters, Passage, SearchResult, search
+from qa.retrieval import Filters, Passage, SearchResult, search
 from qa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -173,7 +173,7 @@ class QA:
     def search(self, question: str, *, k: int | None = None,
                history: list[dict[str, str]] | None = None,
                filters: Filters | None = None) -> SearchResult:
-        """Retrieve passages with everything :func:`qa.retrieve.search` reports."""
+        """Retrieve passages with everything :func:`qa.retrieval.search` reports."""
         q, _ = self._check_question(question)
         s = self.settings
         return search(self.index, self.model, q, k=k or s.k, mode=s.retrieval,

@@ -127,8 +127,9 @@ def analyse(question: str) -> QuestionInfo:
         (r"\bhow much (money|did|does|do|will|would|was|is|are|were)\b.*\b(cost|pay|paid|spend|"
          r"spent|worth|raise|raised|earn|price|fund|budget)", "how much", "money"),
         (r"\bwhat percent(age)?\b|\bhow many percent\b", "what percentage", "percent"),
-        (r"\bhow (many|much|old|far|big|large|tall|high|fast|often)\b|\bwhat (number|"
-         r"amount|size|age)\b", "how many", "number"),
+        (r"\bhow (many|much|old|far|big|large|tall|high|fast|often)\b|\bwhat (is |was |are "
+         r"|were )?(the )?(number|amount|size|age|population|total|height|length|width|"
+         r"weight|score|count)\b", "how many", "number"),
         (r"\bwhen\b|\bwhat (year|date|day|month|time|century|decade|season)\b|\bwhich (year|"
          r"date|day|month|century|decade)\b|\bin what year\b|\bsince when\b", "when", "date"),
         (r"\bwhy\b|\bwhat (caused|was the reason|is the reason|reason)\b|\bfor what reason\b",

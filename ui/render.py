@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from qa.answer_types import Answer
 from qa.cite import Citation
-from qa.retrieve import Passage
+from qa.retrieval import Passage
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<&$])")
+# Markdown punctuation that can start a construct; "&", "<" and ">" become entities instead
+# (a backslash before "&" would print "&lt;" literally rather than "<").
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$=^:@])")
+_MARKER_MD = re.compile(r"\[(\d{1,3})\]")
 
 
 def escape_markdown(text: str) -> str:
-    """Backslash-escape Markdown punctuation and HTML characters in article text."""
+    """Article text as Markdown that renders as exactly that text.
+
+    Markdown punctuation is backslash-escaped and ``& < >`` become entities, so a
+    ``<script>`` tag or a ``[link](javascript:...)`` prints as typed and does nothing.
+    """
     escaped = _MD_SPECIAL.sub(r"\\\1", text)
-    return escaped.replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def safe_url(url: str) -> str:
@@ -35,19 +43,46 @@ def safe_url(url: str) -> str:
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The chat message for an answer: escaped text, citation markers as superscripts."""
-    parts = re.split(r"(\[\d{1,3}\])", answer.text)
-    out = []
-    for part in parts:
-        m = re.fullmatch(r"\[(\d{1,3})\]", part)
-        out.append(f"<sup>[{m.group(1)}]</sup>" if m else escape_markdown(part))
-    body = "".join(out)
+    """The chat message for an answer: escaped text, citation markers as superscripts.
+
+    The short answer is set in bold; notes (a truncated question, an LLM failure and the
+    fallback used) follow in italics. :func:`plain_text` turns the message back into text.
+    """
+    body = markdown_with_markers(answer.text)
     if answer.short and not answer.abstained:
         short = escape_markdown(answer.short[:1].upper() + answer.short[1:])
-        body = body.replace(short, f"**{short}**", 1)
+        if short in body:
+            body = body.replace(short, f"**{short}**", 1)
     for note in answer.notes:
         body += f"\n\n_{escape_markdown(note)}_"
     return body
+
+
+def markdown_with_markers(text: str) -> str:
+    """Escape text as Markdown, keeping ``[n]`` citation markers as superscripts."""
+    # split() with one group alternates text (even positions) and marker numbers (odd)
+    parts = _MARKER_MD.split(text)
+    return "".join(f"<sup>[{part}]</sup>" if i % 2 else escape_markdown(part)
+                   for i, part in enumerate(parts))
+
+
+_UNESCAPE_MD = re.compile(r"\\(.)")
+_NOTE = re.compile(r"\n\n_[^\n]*_$")
+
+
+def plain_text(message: str) -> str:
+    """Undo :func:`answer_markdown`: the answer's text with ``[n]`` markers, for the history.
+
+    The follow-up logic reads the first line of earlier answers as the short answer, so the
+    chat history must reach the engine as plain text, not as escaped Markdown.
+    """
+    text = message.strip()
+    while _NOTE.search(text):
+        text = _NOTE.sub("", text)
+    text = re.sub(r"<sup>\[(\d{1,3})\]</sup>", r"[\1]", text)
+    text = text.replace("**", "")
+    text = _UNESCAPE_MD.sub(r"\1", text)
+    return html.unescape(text)
 
 
 def _quote_html(c: Citation) -> str:
@@ -60,49 +95,127 @@ def _quote_html(c: Citation) -> str:
     return html.escape(c.quote)
 
 
-def sources_html(answer: Answer | None, context: dict[str, str] | None = None) -> str:
+@dataclass(frozen=True)
+class Context:
+    """The article text around a quoted sentence, for "show the paragraph".
+
+    Attributes:
+        before: Text of the paragraph(s) before the quote.
+        after: Text after it.
+    """
+
+    before: str
+    after: str
+
+
+def context_key(c: Citation) -> str:
+    """The key of a citation in the ``context`` mapping of :func:`sources_html`."""
+    return f"{c.article_id}:{c.start}"
+
+
+def paragraph_context(text: str, start: int, end: int, limit: int = 1200) -> Context:
+    """The paragraph around ``text[start:end]``, or its neighbours when it is the whole one.
+
+    News articles often set every sentence as its own paragraph; then the paragraphs before
+    and after are the useful context. Each side is cut to about ``limit`` characters.
+    """
+    p_start = text.rfind("\n\n", 0, start)
+    p_start = p_start + 2 if p_start >= 0 else 0
+    p_end = text.find("\n\n", end)
+    p_end = p_end if p_end >= 0 else len(text)
+    if not text[p_start:start].strip() and not text[end:p_end].strip():
+        prev = text.rfind("\n\n", 0, max(p_start - 2, 0))
+        p_start = prev + 2 if prev >= 0 and p_start > 0 else 0
+        nxt = text.find("\n\n", p_end + 2) if p_end < len(text) else -1
+        p_end = nxt if nxt >= 0 else len(text)
+    before = text[max(p_start, start - limit):start]
+    after = text[end:min(p_end, end + limit)]
+    if p_start < start - limit:
+        before = "…" + before
+    if p_end > end + limit:
+        after += "…"
+    return Context(before=before, after=after)
+
+
+def _context_html(c: Citation, ctx: Context | None) -> str:
+    if ctx is None or not (ctx.before.strip() or ctx.after.strip()):
+        return ""
+
+    def paras(s: str) -> str:
+        # blank lines between paragraphs become breaks; single newlines stay spaces
+        return re.sub(r"\s*\n\s*\n\s*", "<br><br>", html.escape(s))
+
+    return ("<details class='qa-context'><summary>Show the surrounding paragraph</summary>"
+            f"<p class='qa-para'>{paras(ctx.before.lstrip())}"
+            f"<span class='qa-ctx-quote'>{_quote_html(c)}</span>"
+            f"{paras(ctx.after.rstrip())}</p></details>")
+
+
+def sources_html(answer: Answer | None, context: Mapping[str, Context] | None = None) -> str:
     """The sources panel: each cited article with the quoted sentence and its paragraph.
 
     Args:
         answer: The answer, or None for an empty panel.
-        context: The paragraph around each citation, by ``f"{article_id}:{start}"``.
+        context: The text around each citation, by :func:`context_key`.
+
+    Returns:
+        HTML in which every string from an article is escaped.
     """
     if answer is None:
-        return "<div class='qa-sources qa-empty'>Sources appear here after a question.</div>"
+        return ("<div class='qa-sources qa-empty'>The articles behind each answer appear "
+                "here, with the exact sentence quoted.</div>")
     if not answer.citations:
-        return ("<div class='qa-sources qa-empty'>No sources cited"
-                + (": the articles don't hold the answer." if answer.abstained else ".")
-                + "</div>")
+        why = (" The articles don't hold the answer; the closest passages are under "
+               "<i>Retrieved passages</i>." if answer.abstained else "")
+        return f"<div class='qa-sources qa-empty'>No sources cited.{why}</div>"
     items = []
     for c in answer.citations:
-        meta = " · ".join(html.escape(x) for x in (c.source, c.author, c.date) if x)
+        meta = "".join(f"<span>{html.escape(x)}</span>" for x in (c.source, c.author, c.date)
+                       if x)
         url = safe_url(c.url)
-        link = (f" <a href='{html.escape(url, quote=True)}' target='_blank' "
-                f"rel='noopener noreferrer'>link</a>" if url else "")
-        quote = _quote_html(c) if c.quote else "<i>(from the article's metadata)</i>"
-        para = (context or {}).get(f"{c.article_id}:{c.start}", "")
-        more = (f"<details><summary>Show the paragraph</summary><p class='qa-para'>"
-                f"{html.escape(para)}</p></details>" if para and para != c.quote else "")
+        link = (f"<a href='{html.escape(url, quote=True)}' target='_blank' "
+                f"rel='noopener noreferrer nofollow'>open article ↗</a>" if url else "")
+        if c.quote:
+            quote = _quote_html(c)
+        else:
+            quote = "<i>(from the article's metadata)</i>"
+        more = _context_html(c, (context or {}).get(context_key(c)))
         items.append(
-            f"<div class='qa-source' id='source-{c.n}'><div class='qa-source-head'>"
-            f"<span class='qa-n'>[{c.n}]</span> <b>{html.escape(c.title or c.article_id)}</b>"
-            f"{' — ' + meta if meta else ''}{link}</div>"
+            f"<div class='qa-source' id='source-{c.n}'>"
+            f"<div class='qa-source-head'><span class='qa-n'>[{c.n}]</span> "
+            f"<span class='qa-title'>{html.escape(c.title or c.article_id)}</span></div>"
+            f"<div class='qa-meta'>{meta}{link}</div>"
             f"<blockquote class='qa-quote'>{quote}</blockquote>{more}</div>")
     return "<div class='qa-sources'>" + "".join(items) + "</div>"
 
 
-def passages_html(passages: Sequence[Passage], cited: set[str] | None = None) -> str:
-    """The retrieved passages (for the "show retrieved passages" toggle)."""
+def _is_cited(p: Passage, citations: Sequence[Citation]) -> bool:
+    return any(c.article_id == p.article_id and c.start < p.end and c.end > p.start
+               for c in citations)
+
+
+def passages_html(passages: Sequence[Passage], citations: Sequence[Citation] = ()) -> str:
+    """The retrieved passages (behind the "Retrieved passages" toggle), cited ones tagged."""
     if not passages:
         return "<div class='qa-passages qa-empty'>No passages retrieved.</div>"
     rows = []
     for p in passages:
-        tag = " <span class='qa-cited'>cited</span>" if cited and p.article_id in cited else ""
+        tag = (" <span class='qa-cited'>cited</span>" if _is_cited(p, citations)
+               else " <span class='qa-uncited'>not cited</span>")
         rows.append(
-            f"<div class='qa-passage'><div><b>#{p.rank}</b> {html.escape(p.title or p.article_id)}"
-            f" <small>({html.escape(p.source)}; score {p.score:.2f})</small>{tag}</div>"
-            f"<p>{html.escape(p.text)}</p></div>")
+            f"<div class='qa-passage'><div class='qa-passage-head'><b>#{p.rank}</b> "
+            f"{html.escape(p.title or p.article_id)}"
+            f" <small>({html.escape(p.source or 'no outlet')}; score {p.score:.2f})</small>"
+            f"{tag}</div><p>{html.escape(p.text)}</p></div>")
     return "<div class='qa-passages'>" + "".join(rows) + "</div>"
+
+
+def passages_label(answer: Answer | None) -> str:
+    """The toggle's label: how many passages were retrieved and how many went uncited."""
+    if answer is None or not answer.passages:
+        return "Retrieved passages"
+    uncited = sum(not _is_cited(p, answer.citations) for p in answer.passages)
+    return f"Retrieved passages ({len(answer.passages)}, {uncited} not cited)"
 
 
 def query_markdown(answer: Answer) -> str:

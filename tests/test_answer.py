@@ -1,0 +1,71 @@
+"""Stage 6-7: the extractive answerer and its citations."""
+
+from __future__ import annotations
+
+from qa.questions import analyse, find_spans
+from tests.conftest import SEED_QUESTION, SEED_SENTENCE
+
+
+def test_question_kinds():
+    cases = {
+        SEED_QUESTION: "duration",
+        "When did the offensive begin?": "date",
+        "Who is the spokesman for the coalition?": "person",
+        "How many fighters remain?": "number",
+        "Where is the last rebel stronghold?": "place",
+        "Why did the fighters bury cash?": "reason",
+        "Who wrote the article?": "metadata_author",
+        "Which newspaper published this story?": "metadata_source",
+        "Is the Islamic State defeated?": "yesno",
+    }
+    for q, kind in cases.items():
+        assert analyse(q).kind == kind, q
+
+
+def test_duration_span():
+    s = SEED_SENTENCE
+    spans = [s[a:b] for a, b in find_spans("duration", s)]
+    assert spans == ["between two and three months"]
+    assert find_spans("duration", "“We expect a long and hard fight,” said Col. Sean Ryan") == []
+
+
+def test_seed_question_answer_and_citation(seed_engine, seed_article):
+    a = seed_engine.ask(SEED_QUESTION)
+    assert not a.abstained
+    assert a.short == "between two and three months"
+    assert a.text.startswith("Between two and three months [1]")
+    c = a.citations[0]
+    assert c.quote == SEED_SENTENCE
+    assert seed_article.text[c.start:c.end] == c.quote
+    assert seed_article.text[c.highlight_start:c.highlight_end] == a.short
+    assert "We expect a long and hard fight" not in a.text
+    assert a.expansions and a.expansions[0].found == "SDF"
+
+
+def test_unanswerable_abstains(seed_engine):
+    a = seed_engine.ask("How many fighters does the Islamic State still have in Hajin?")
+    assert a.abstained
+    assert a.text.startswith("The articles don't say")
+    assert a.citations == [] and a.passages
+
+
+def test_metadata_questions_cite_the_header(seed_engine, seed_article):
+    a = seed_engine.ask("Who wrote the article?")
+    assert a.short == "Rukmini CallimaChi" and a.mode == "metadata"
+    c = a.citations[0]
+    assert seed_article.text[c.start:c.end] == c.quote and "Rukmini" in c.quote
+    a = seed_engine.ask("Which newspaper ran this story?")
+    assert a.short == "National Post"
+
+
+def test_person_and_date_questions(seed_engine):
+    a = seed_engine.ask("Who is the spokesman for the U.S.-led coalition?")
+    assert "Sean Ryan" in a.short
+    a = seed_engine.ask("When did the Syrian Democratic Forces launch the offensive?")
+    assert "Monday" in a.short
+
+
+def test_paraphrase_without_shared_words(seed_engine):
+    a = seed_engine.ask("What did the militants hide in the desert to help them flee?")
+    assert not a.abstained
+    assert "buried large quantities of cash" in a.citations[0].quote

@@ -1,0 +1,120 @@
+"""Stage 5: hybrid retrieval, acronym bridging, follow-ups, filters, diversity."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa.acronyms import AcronymTable
+from qa.errors import BadInputError
+from qa.followup import rewrite_followup
+from qa.index import ArticleIndex
+from qa.retrieval import Filters, search
+from tests.conftest import SEED_QUESTION, SEED_SENTENCE
+
+
+@pytest.fixture(scope="module")
+def mixed_index(tmp_path_factory, model, seed_article, bbc_articles):
+    """The seed article among thirty BBC distractors."""
+    path = tmp_path_factory.mktemp("mixed")
+    idx = ArticleIndex.create(path, model_id=model.model_id, dimension=model.dimension)
+    idx.add([seed_article, *bbc_articles], model)
+    return idx
+
+
+def test_acronym_table_mines_initials_and_definitions():
+    t = AcronymTable.from_texts([
+        "The Syrian Democratic Forces, the Kurdish-led militia, said so.",
+        "The Islamic State of Iraq and the Levant (ISIL) lost ground.",
+    ])
+    q, used = t.expand("How long does the SDF expect the fight to last?")
+    assert "Syrian Democratic Forces" in q and used[0].found == "SDF"
+    assert t.expansions_of("ISIL")[0] == "Islamic State of Iraq and the Levant"
+    q2, used2 = t.expand("Where is the Islamic State of Iraq and the Levant?")
+    assert "(ISIL)" in q2 and used2[0].kind == "initials"
+
+
+def test_sdf_finds_the_syrian_democratic_forces_among_distractors(mixed_index, model,
+                                                                   seed_article):
+    r = search(mixed_index, model, SEED_QUESTION, k=3)
+    assert r.expansions and r.expansions[0].added == "Syrian Democratic Forces"
+    top = r.passages[0]
+    assert top.article_id == seed_article.id
+    assert SEED_SENTENCE in top.text
+    assert seed_article.text[top.start:top.end] == top.text
+
+
+def test_modes_and_bad_input(mixed_index, model):
+    for mode in ("bm25", "dense", "hybrid"):
+        r = search(mixed_index, model, "Kurdish-led militia fighting Islamic State", k=5,
+                   mode=mode)
+        assert len(r.passages) == 5
+        assert r.passages[0].title.startswith("LAST ISIL OUTPOST"), mode
+    with pytest.raises(BadInputError, match="empty"):
+        search(mixed_index, model, "   ")
+    with pytest.raises(BadInputError, match="k must be"):
+        search(mixed_index, model, "question", k=0)
+
+
+def test_filter_by_source_and_article(mixed_index, model, seed_article):
+    r = search(mixed_index, model, SEED_QUESTION, k=5, filters=Filters(sources=("bbc",)))
+    assert r.passages == [] or all(p.source.lower() == "bbc" for p in r.passages)
+    r = search(mixed_index, model, SEED_QUESTION, k=5,
+               filters=Filters(sources=("National Post",)))
+    assert r.passages and all(p.source == "National Post" for p in r.passages)
+    other = next(a for a in mixed_index.articles if a.id != seed_article.id)
+    r = search(mixed_index, model, SEED_QUESTION, k=3, filters=Filters(article_ids=(other.id,)))
+    assert r.passages and {p.article_id for p in r.passages} == {other.id}
+
+
+def test_diversity_cap(mixed_index, model, seed_article):
+    r = search(mixed_index, model, "Islamic State Syria Idlib civilians", k=6, max_per_article=2)
+    assert sum(p.article_id == seed_article.id for p in r.passages) <= 2
+    r = search(mixed_index, model, "Islamic State Syria Idlib civilians", k=6, max_per_article=0)
+    assert sum(p.article_id == seed_article.id for p in r.passages) >= 3
+
+
+def test_followup_carries_entities():
+    history = [{"role": "user", "content": "Who is the chairman of Time Warner?"},
+               {"role": "assistant", "content": "Richard Parsons [1]\n\nRichard Parsons, "
+                                                "chairman of Time Warner, said... [1]"}]
+    q = rewrite_followup("What did he say about 2005?", history)
+    assert "Richard Parsons" in q and "Time Warner" in q
+    assert rewrite_followup("What did Tony Blair say about Iraq?", history) == \
+        "What did Tony Blair say about Iraq?"
+
+
+def test_followup_retrieval_time_warner(tmp_path: Path, model):
+    from qa.articles import make_article
+
+    tw = make_article("Time Warner said on Friday that it now owns 100% of AOL Europe. Richard "
+                      "Parsons, chairman of Time Warner, said 2005 would be a year of solid "
+                      "growth for the company.", title="Time Warner profits", source="BBC")
+    other = make_article("The chairman of the football club said 2005 was a bad year for the "
+                         "team, which lost eleven matches.", title="Club woes", source="BBC")
+    idx = ArticleIndex.create(tmp_path, model_id=model.model_id, dimension=model.dimension)
+    idx.add([tw, other], model)
+    history = [{"role": "user", "content": "Who is the chairman of Time Warner?"},
+               {"role": "assistant", "content": "Richard Parsons [1]"}]
+    r = search(idx, model, "What did he say about 2005?", k=1, history=history)
+    assert "Richard Parsons" in r.query
+    assert r.passages[0].article_id == tw.id
+
+
+def test_bm25_and_faiss_stay_in_step_after_ingest_and_delete(tmp_path: Path, model,
+                                                             seed_index_dir, bbc_articles):
+    path = tmp_path / "idx"
+    shutil.copytree(seed_index_dir, path)
+    idx = ArticleIndex.load(path)
+    target = bbc_articles[5]
+    idx.add([target], model)
+    words = " ".join(target.text.split()[5:15])
+    for mode in ("bm25", "dense"):
+        r = search(idx, model, words, k=1, mode=mode)
+        assert r.passages[0].article_id == target.id, mode
+    idx.delete([target.id])
+    for mode in ("bm25", "dense"):
+        r = search(idx, model, words, k=3, mode=mode)
+        assert all(p.article_id != target.id for p in r.passages)
