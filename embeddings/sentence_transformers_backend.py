@@ -25,6 +25,12 @@ class SentenceTransformerModel(EmbeddingModel):
     def __init__(self, path: str, model_id: str, device: str = "cpu") -> None:
         from sentence_transformers import SentenceTransformer
 
+        try:  # the weight-loading progress bar is noise in a CLI answer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:  # pragma: no cover - older transformers
+            pass
         self._model = SentenceTransformer(path, device=device)
         self.model_id = model_id
         self.dimension = int(self._model.get_embedding_dimension() or 0)

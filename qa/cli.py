@@ -12,7 +12,6 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 EXAMPLE_QUESTION = "How long does the SDF expect the fight to last?"
 

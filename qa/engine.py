@@ -19,7 +19,7 @@ from embeddings import EmbeddingModel, load_model
 from qa.answer import abstain, answer_extractive
 from qa.answer_types import Answer
 from qa.articles import Article, load_paths
-from qa.errors import ArticleError, BadInputError, IndexNotFoundError, LLMError
+from qa.errors import BadInputError, IndexNotFoundError, LLMError
 from qa.index import ArticleIndex, IngestReport
 from qa.retrieval import Filters, Passage, SearchResult, search
 from qa.settings import Settings

@@ -232,12 +232,9 @@ class ArticleIndex:
             self.sentence_chunk[self.chunk_sent_flat[s : s + counts[row]]] = row
 
     def _rebuild_search(self) -> None:
-        import faiss
-
         dim = int(self.manifest["dimension"])
         self.chunk_faiss = _make_faiss(self.chunk_vectors, dim, self.manifest)
         self.sentence_faiss = _make_faiss(self.sentence_vectors, dim, self.manifest)
-        del faiss
         titles = [self.articles[int(a)].title for a in self.chunk_article]
         self.bm25_chunks = BM25Index.build(
             [f"{t}\n{c.text}" for t, c in zip(titles, self.chunks)])

@@ -23,7 +23,8 @@ _NUMWORD = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|tw
             r"forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion|"
             r"dozen|dozens|hundreds|thousands|millions|a|an|several|a few|few|many|half)")
 _NUM = rf"(?:\d[\d,]*(?:\.\d+)?|{_NUMWORD}(?:[\s-]+{_NUMWORD})*)"
-_UNIT_TIME = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|century|nights?|seasons?|terms?)"
+_UNIT_TIME = (r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|"
+              r"century|nights?|seasons?|terms?)")
 _MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
@@ -48,11 +49,11 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         rf"rupees|francs|pesos))\b", re.I),
     "percent": re.compile(rf"\b{_NUM}\s*(?:%|per\s?cent|percent)", re.I),
     "number": re.compile(
-        rf"(?:[$£€]\s?)?\b(?:about|around|nearly|almost|more than|over|some|at least)?\s*"
-        rf"\d[\d,]*(?:\.\d+)?(?:\s*(?:million|billion|thousand|%|per\s?cent))?\b"
-        rf"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
-        rf"thirty|forty|fifty|hundred|thousand|dozens?|hundreds|thousands|millions)"
-        rf"(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|hundred|thousand|million))*\b",
+        r"(?:[$£€]\s?)?\b(?:about|around|nearly|almost|more than|over|some|at least)?\s*"
+        r"\d[\d,]*(?:\.\d+)?(?:\s*(?:million|billion|thousand|%|per\s?cent))?\b"
+        r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+        r"thirty|forty|fifty|hundred|thousand|dozens?|hundreds|thousands|millions)"
+        r"(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine|hundred|thousand|million))*\b",
         re.I),
     "name": re.compile(
         r"\b(?:(?:Mr|Mrs|Ms|Dr|Col|Gen|Lt|Sgt|Capt|Sen|Rep|Gov|Pres|Prof|St)\.\s+)?"

@@ -260,7 +260,3 @@ def _diversify(order: list[int], index: ArticleIndex, k: int, cap: int) -> list[
     # not enough other articles: fill from the held-back rows, in score order
     merged = sorted(picked + held[: k - len(picked)], key=order.index)
     return merged[:k]
-
-
-def _unused(x: Any) -> None:  # pragma: no cover - keeps BadInputError import explicit
-    del x
