@@ -333,12 +333,19 @@ def _quantize(fp32: Path, out: Path, preset: str) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     weights = QuantType.QUInt8 if preset == "avx2" else QuantType.QInt8
-    quantize_dynamic(
-        fp32, out, per_channel=True, reduce_range=False, weight_type=weights,
-        # fused ops (Attention, ...) hide some tensor types from shape inference
-        extra_options={"WeightSymmetric": True, "ActivationSymmetric": False,
-                       "DefaultTensorType": onnx.TensorProto.FLOAT},
-    )
+    # the quantiser logs hundreds of lines and a generic warning on the root logger, which
+    # no named logger can quiet; this runs once per model and machine
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        quantize_dynamic(
+            fp32, out, per_channel=True, reduce_range=False, weight_type=weights,
+            # fused ops (Attention, ...) hide some tensor types from shape inference
+            extra_options={"WeightSymmetric": True, "ActivationSymmetric": False,
+                           "DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    finally:
+        logging.disable(previous)
 
 
 def _max_seq_length(src: Path) -> int:

@@ -162,16 +162,31 @@ class ArticleIndex:
             ModelMismatchError: The index was built with another model.
             IndexCorruptError: A file is missing, truncated or unreadable.
         """
-        import faiss
-
         path = Path(path)
         current = path / _CURRENT
-        if not current.is_file():
-            raise IndexNotFoundError(
-                f"no index in {path}; build one with `qa ingest PATH...` (or `qa ask`, which "
-                "indexes the seed articles on first use)"
-            )
-        gen = path / current.read_text().strip()
+        for attempt in range(5):
+            if not current.is_file():
+                raise IndexNotFoundError(
+                    f"no index in {path}; build one with `qa ingest PATH...` (or `qa ask`, "
+                    "which indexes the seed articles on first use)"
+                )
+            live = current.read_text().strip()
+            try:
+                return cls._load_generation(path, live, model_id)
+            except IndexCorruptError:
+                # A writer in another process made a new generation live and removed this
+                # one while it was being read: read the new one. Only a generation that is
+                # still live after failing to load is really damaged.
+                if attempt == 4 or _read_current(path) == live:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _load_generation(cls, path: Path, name: str, model_id: str | None) -> ArticleIndex:
+        """Load one generation folder (see :meth:`load`)."""
+        import faiss
+
+        gen = path / name
         try:
             manifest = json.loads((gen / "manifest.json").read_text())
         except (OSError, ValueError) as e:
@@ -482,6 +497,13 @@ class ArticleIndex:
                 yield
             finally:
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _read_current(path: Path) -> str:
+    try:
+        return (path / _CURRENT).read_text().strip()
+    except OSError:
+        return ""
 
 
 def _containing(sents: Sequence[Any], start: int, first: int) -> int:

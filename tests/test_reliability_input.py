@@ -4,8 +4,9 @@ Every bad file gets one clear line on stderr ("skipped: <file>: <reason>"), the 
 beside it are indexed, and `qa ingest` exits 1 only when nothing at all could be ingested.
 Bad questions and options give ``error: ...`` and exit 1 (2 for usage), never a traceback.
 
-The CLI subprocesses each load the embedding model, so the files are ingested in two runs
-(one mixed, one with only bad files) whose results several tests share.
+The CLI subprocesses each load the embedding model (the slow part), so the three runs that
+need it (a mixed ingest, an ingest of only bad files, an over-long question) start together
+in one module fixture and several tests share their results.
 """
 
 from __future__ import annotations
@@ -26,12 +27,25 @@ SEED_QUESTION = "How long does the SDF expect the fight to last?"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def run_qa(*args: str, index: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI with the data folder and index in temp folders."""
+def start_qa(*args: str, index: Path) -> subprocess.Popen[str]:
+    """Start the real CLI with the data folder and index in temp folders."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     env.update(HF_HUB_OFFLINE="1", QA_DATA_DIR=str(index.parent / "data"), QA_INDEX=str(index))
-    return subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=timeout)
+    return subprocess.Popen([sys.executable, "-m", "qa.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+
+
+def finish(p: subprocess.Popen[str], timeout: float = 400) -> subprocess.CompletedProcess[str]:
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
+def run_qa(*args: str, index: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return finish(start_qa(*args, index=index), timeout)
 
 
 def skipped_lines(stderr: str) -> list[str]:
@@ -132,6 +146,10 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         os.fsencode(folder), b"caf\xe9-news.txt")))
     good["file name not valid UTF-8"].write_text(small_article(
         "Cafe wins award", "The harbour cafe won the regional food award on Friday."))
+    good["JSON text with a lone surrogate escape"] = put(
+        "folder/surrogate.json",
+        '{"title": "Bridge \\udfff", "text": "The mayor said \\ud800 the bridge reopens on '
+        'Friday."}')
     put("folder/ignored.xyz", "unknown extension inside a folder is skipped quietly")
     put("folder/.hidden.txt", "hidden files are skipped")
     (folder / "sub").mkdir()
@@ -142,14 +160,32 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     return {"dir": d, "bad": bad, "good": good, "folder": folder}
 
 
+ONLY_BAD = ("empty file", "binary (random bytes) as .txt", "JSON record without text",
+            "50 MB file", "symlink loop", "unknown extension named directly")
+LONG_QUESTION = SEED_QUESTION + " " + " ".join(["filler"] * 12_000)  # about 84,000 characters
+
+
 @pytest.fixture(scope="module")
-def mixed_run(files: dict, tmp_path_factory: pytest.TempPathFactory):
-    """One `qa ingest` of every bad file named directly plus the folder of good files."""
-    index = tmp_path_factory.mktemp("input-index") / "index"
+def cli_runs(files: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The three slow CLI runs, started at once; their results and index folders."""
+    work = tmp_path_factory.mktemp("input-cli")
     explicit = sorted({str(p) for p, _ in files["bad"].values()
                        if not str(p).startswith(str(files["folder"]))})
-    r = run_qa("ingest", *explicit, str(files["folder"]), index=index, timeout=400)
-    return r, index
+    jobs = {
+        # every bad file named directly, plus the folder of good files
+        "mixed": ("ingest", *explicit, str(files["folder"])),
+        "only bad": ("ingest", *(str(files["bad"][k][0]) for k in ONLY_BAD)),
+        # no index yet: `ask` indexes the seed article first
+        "long question": ("ask", LONG_QUESTION),
+    }
+    started = {name: (start_qa(*argv, index=work / name / "index"), work / name / "index")
+               for name, argv in jobs.items()}
+    return {name: (finish(p), index) for name, (p, index) in started.items()}
+
+
+@pytest.fixture(scope="module")
+def mixed_run(cli_runs: dict):
+    return cli_runs["mixed"]
 
 
 # ---- ingest -----------------------------------------------------------------------------
@@ -158,6 +194,7 @@ def test_every_bad_file_gets_a_clear_message(files: dict, mixed_run) -> None:
     r, _ = mixed_run
     assert "Traceback" not in r.stderr, r.stderr
     assert r.returncode == 0, r.stderr  # some files were good
+    assert "DEBUG" not in r.stderr  # no library debug chatter between the messages
     lines = skipped_lines(r.stderr)
     missing = []
     for kind, (path, reason) in files["bad"].items():
@@ -185,6 +222,8 @@ def test_good_files_beside_bad_ones_are_indexed(files: dict, mixed_run) -> None:
         assert str(p) in by_path, f"{kind} ({p}) was not indexed"
     assert "\u00a315.8m" in by_path[str(files["good"]["cp1252 BBC article"])].text
     assert "winter ferry timetable" in by_path[str(files["good"]["UTF-16 text with BOM"])].text
+    surrogate = by_path[str(files["good"]["JSON text with a lone surrogate escape"])]
+    assert surrogate.text == "The mayor said ? the bridge reopens on Friday."  # one for one
     assert any("caf" in a.path and "-news.txt" in a.path for a in idx.articles)
     assert not any(a.path.endswith((".xyz", ".hidden.txt")) for a in idx.articles)
     assert f"index now holds {len(idx.articles)} articles" in r.stdout
@@ -199,14 +238,11 @@ def test_unreadable_file_is_skipped(files: dict, mixed_run) -> None:
                for line in skipped_lines(r.stderr))
 
 
-def test_nothing_ingested_exits_1(files: dict, tmp_path: Path) -> None:
-    bad = [files["bad"][k][0] for k in ("empty file", "binary (random bytes) as .txt",
-                                        "JSON record without text", "50 MB file",
-                                        "symlink loop", "unknown extension named directly")]
-    r = run_qa("ingest", *map(str, bad), index=tmp_path / "index")
+def test_nothing_ingested_exits_1(cli_runs: dict) -> None:
+    r, _ = cli_runs["only bad"]
     assert r.returncode == 1, r.stdout + r.stderr
     assert "Traceback" not in r.stderr
-    assert len(skipped_lines(r.stderr)) == len(bad)
+    assert len(skipped_lines(r.stderr)) == len(ONLY_BAD)
     assert "0 added" in r.stdout
 
 
@@ -236,10 +272,9 @@ def test_usage_errors_exit_2(args: list[str], tmp_path: Path) -> None:
     assert "usage:" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_absurdly_long_question_is_truncated_with_a_note(mixed_run) -> None:
-    _, index = mixed_run
-    question = SEED_QUESTION + " " + " ".join(["filler"] * 12_000)  # about 84,000 characters
-    r = run_qa("ask", question, index=index)
+def test_absurdly_long_question_is_truncated_with_a_note(cli_runs: dict) -> None:
+    r, _ = cli_runs["long question"]
+    question = LONG_QUESTION
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     assert f"note: The question was {len(question)} characters long; only its first 1000 " \

@@ -8,56 +8,45 @@ Start it with ``qa serve`` (127.0.0.1:7860). From Python, the chat is the named 
         "How long does the SDF expect the fight to last?", "[]", api_name="/ask")
     answer["short"], answer["citations"][0]["quote"]
 
-The callbacks live in :class:`ChatApp`, which returns plain values (HTML, Markdown, rows) so
-tests can drive it without a browser; :func:`build_app` wires them to Gradio components.
+The callbacks live in :class:`ui.chat.ChatApp`, which returns plain values (HTML, Markdown,
+rows) so tests can drive it without a browser; :func:`build_app` wires them to Gradio.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
-import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, NamedTuple
+from collections.abc import Iterator
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa.answer_types import Answer  # noqa: E402
-from qa.articles import Article, load_paths, make_article, parse_html  # noqa: E402
 from qa.engine import QA  # noqa: E402
-from qa.errors import QAError  # noqa: E402
-from qa.retrieval import Filters  # noqa: E402
 from qa.settings import Settings  # noqa: E402
-from ui.render import (  # noqa: E402
-    Context,
-    answer_markdown,
-    context_key,
-    escape_markdown,
-    markdown_with_markers,
-    paragraph_context,
-    passages_html,
-    passages_label,
-    plain_text,
-    query_markdown,
-    sources_html,
+from ui.chat import (  # noqa: E402  (re-exported: ui.app is where callers look first)
+    EMPTY_INDEX,
+    EXAMPLE_QUESTION,
+    THINKING,
+    UPLOAD_TYPES,
+    ChatApp,
+    ChatView,
+    LibraryView,
+    engine_history,
 )
+from ui.render import passages_label, sources_html  # noqa: E402
 
-log = logging.getLogger(__name__)
-
-EXAMPLE_QUESTION = "How long does the SDF expect the fight to last?"
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".json", ".jsonl"]
-EMPTY_INDEX = ("No articles are indexed yet. Add some in the **Library** tab: upload files "
-               "(.txt .md .html .json .jsonl) or paste an article's text.")
-THINKING = "…"
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+__all__ = ["CSS", "EMPTY_INDEX", "EXAMPLE_QUESTION", "THINKING", "ChatApp", "ChatView",
+           "LibraryView", "build_app", "engine_history", "launch", "serve", "theme"]
 
 CSS = """
+/* Gradio's bundled Source Sans Pro SemiBold is a few-glyph subset: bold text mixes in
+   fallback glyphs. This family maps every weight to the complete Regular and Bold files. */
+@font-face {font-family: 'QA Sans'; font-weight: 100 500; font-style: normal;
+            src: url('static/fonts/SourceSansPro/SourceSansPro-Regular.woff2') format('woff2');}
+@font-face {font-family: 'QA Sans'; font-weight: 600 900; font-style: normal;
+            src: url('static/fonts/SourceSansPro/SourceSansPro-Bold.woff2') format('woff2');}
 .qa-header h1 {font-size: 1.6rem; margin: 0 0 2px 0;}
 .qa-header p {margin: 0; color: var(--body-text-color-subdued);}
-/* the bundled Source Sans Pro has no 700 weight; synthetic bold garbles capitals */
 #qa-chat strong, .qa-sources b, .qa-title, .qa-passage b {font-weight: 600;}
 #qa-chat sup {color: #2563eb; font-weight: 600; margin-left: 1px;}
 #qa-status p {margin: 4px 0; color: var(--body-text-color-subdued); font-size: 0.92em;}
@@ -78,6 +67,8 @@ CSS = """
 .qa-context summary {cursor: pointer; font-size: 0.85em; color: #2563eb;}
 .qa-para {font-size: 0.92em; margin: 6px 0 0 0;}
 .qa-ctx-quote {background: #eff6ff; border-radius: 3px;}
+.qa-passages {max-height: 540px; overflow-y: auto; padding-right: 4px;}
+#qa-library, #qa-library * {font-family: var(--font) !important;}
 .qa-passage {border-top: 1px solid var(--border-color-primary); padding: 6px 0;}
 .qa-passage p {margin: 4px 0; font-size: 0.92em;}
 .qa-cited {color: #059669; font-size: 0.8em; border: 1px solid #059669; border-radius: 4px;
@@ -87,290 +78,6 @@ CSS = """
 .qa-empty {color: var(--body-text-color-subdued);}
 """
 
-
-class ChatView(NamedTuple):
-    """What one step of :meth:`ChatApp.respond` shows.
-
-    Attributes:
-        history: The chat messages (``{"role", "content"}``, content as Markdown).
-        sources: The sources panel's HTML.
-        passages: The retrieved passages' HTML (behind a toggle).
-        passages_label: The toggle's label.
-        status: The searched query, or why nothing was asked (Markdown).
-        question: What stays in the question box.
-    """
-
-    history: list[dict[str, str]]
-    sources: str
-    passages: str
-    passages_label: str
-    status: str
-    question: str
-
-
-class LibraryView(NamedTuple):
-    """What the Library tab shows after an action.
-
-    Attributes:
-        status: What the action did, per-file errors included (Markdown).
-        rows: One row per article: title, outlet, byline, date, chunks, id.
-        outlets: The outlets, for the chat's outlet filter.
-        articles: ``(label, article id)`` choices for the delete picker.
-        notice: The chat tab's empty-index message, or "" when articles are indexed.
-    """
-
-    status: str
-    rows: list[list[Any]]
-    outlets: list[str]
-    articles: list[tuple[str, str]]
-    notice: str
-
-
-Progress = Callable[[float, str], None]
-
-
-def engine_history(history: list[Any] | None) -> list[dict[str, str]]:
-    """The Chatbot's messages as plain text for the engine (Markdown and error replies dropped)."""
-    out = []
-    for m in history or []:
-        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
-            continue
-        content = m.get("content")
-        if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
-            content = " ".join(str(c.get("text", "")) if isinstance(c, dict) else str(c)
-                               for c in content)
-        text = str(content or "")
-        if m["role"] == "assistant" and (text.startswith("⚠️") or text == THINKING
-                                         or text == EMPTY_INDEX):
-            continue
-        text = plain_text(text)
-        out.append({"role": str(m["role"]), "content": text})
-    return out
-
-
-class ChatApp:
-    """The UI's callbacks over one :class:`QA` engine (testable without a browser)."""
-
-    def __init__(self, engine: QA) -> None:
-        self.engine = engine
-
-    # ---- chat -------------------------------------------------------------------------
-
-    def respond(
-        self, message: str, history: list[Any] | None, k: float = 5, mode: str = "extractive",
-        outlets: list[str] | None = None, date_from: str = "", date_to: str = "",
-    ) -> Iterator[ChatView]:
-        """Answer ``message`` in the chat, streaming LLM text as it comes.
-
-        Args:
-            message: The question typed.
-            history: The chat so far (the Chatbot's messages).
-            k: Passages to retrieve.
-            mode: ``extractive`` or ``llm``.
-            outlets: Only search articles from these outlets.
-            date_from: Only articles dated on or after this ``YYYY-MM-DD`` date.
-            date_to: Only articles dated on or before this date.
-
-        Yields:
-            A :class:`ChatView` per step: the question posted, each streamed piece, and the
-            final answer with its sources, passages and searched query.
-        """
-        history = list(history or [])
-        message = message or ""
-        empty_sources, label = sources_html(None), passages_label(None)
-        if not message.strip():
-            yield ChatView(history, empty_sources, "", label,
-                           "⚠️ Type a question about the articles first.", message)
-            return
-        date_from, date_to = (date_from or "").strip(), (date_to or "").strip()
-        for name, value in (("From date", date_from), ("To date", date_to)):
-            if value and not _DATE.match(value):
-                yield ChatView(history, empty_sources, "", label,
-                               f"⚠️ {name} must be written YYYY-MM-DD (e.g. 2018-09-11), "
-                               f"got {escape_markdown(value)!s}.", message)
-                return
-        previous = engine_history(history)
-        history = history + [{"role": "user", "content": escape_markdown(message)},
-                             {"role": "assistant", "content": THINKING}]
-        yield ChatView(history, empty_sources, "", label, "", "")
-
-        def fail(text: str) -> ChatView:
-            history[-1] = {"role": "assistant", "content": text}
-            return ChatView(history, empty_sources, "", label, "", "")
-
-        try:
-            if not self.engine.index.chunks:
-                yield fail(EMPTY_INDEX)
-                return
-            filters = Filters(sources=tuple(outlets or ()), date_from=date_from,
-                              date_to=date_to)
-            streamed = ""
-            answer: Answer | None = None
-            for item in self.engine.ask_stream(message, previous, k=int(k), mode=mode,
-                                               filters=filters):
-                if isinstance(item, Answer):
-                    answer = item
-                else:
-                    streamed += item
-                    history[-1] = {"role": "assistant",
-                                   "content": markdown_with_markers(streamed) + " ▍"}
-                    yield ChatView(history, empty_sources, "", label, "", "")
-            if answer is None:
-                raise RuntimeError("the engine returned no answer")
-        except QAError as e:
-            yield fail(f"⚠️ {escape_markdown(str(e))}")
-            return
-        except Exception as e:  # a bug: keep the traceback in the log, tell the reader
-            log.exception("answering %r failed", message)
-            yield fail(f"⚠️ Something went wrong while answering "
-                       f"({escape_markdown(type(e).__name__)}); the server log has the details.")
-            return
-        history[-1] = {"role": "assistant", "content": answer_markdown(answer)}
-        yield ChatView(history, sources_html(answer, self.citation_context(answer)),
-                       passages_html(answer.passages, answer.citations),
-                       passages_label(answer), query_markdown(answer), "")
-
-    def citation_context(self, answer: Answer) -> dict[str, Context]:
-        """The text around each cited sentence, for "show the surrounding paragraph"."""
-        out = {}
-        for c in answer.citations:
-            try:
-                text = self.engine.article(c.article_id).text
-            except QAError:
-                continue
-            out[context_key(c)] = paragraph_context(text, c.start, c.end)
-        return out
-
-    def api_ask(self, question: str, history_json: str = "[]") -> dict[str, Any]:
-        """The ``/ask`` API: a question and a JSON list of earlier chat messages -> Answer dict.
-
-        Errors come back as ``{"error": message}`` (an empty question, bad history JSON).
-        """
-        try:
-            history = json.loads(history_json or "[]")
-        except json.JSONDecodeError as e:
-            return {"error": f"history_json is not valid JSON: {e}"}
-        if not isinstance(history, list):
-            return {"error": "history_json must be a JSON list of {role, content} messages"}
-        try:
-            return self.engine.ask(question, history).to_dict()
-        except QAError as e:
-            return {"error": str(e)}
-
-    # ---- library ----------------------------------------------------------------------
-
-    def library_rows(self) -> list[list[Any]]:
-        """One row per indexed article: title, outlet, byline, date, chunks, id."""
-        idx = self.engine.index
-        counts: dict[str, int] = {}
-        for c in idx.chunks:
-            counts[c.article_id] = counts.get(c.article_id, 0) + 1
-        return [[a.title, a.source, a.author, a.date, counts.get(a.id, 0), a.id]
-                for a in idx.articles]
-
-    def library_view(self, status: str = "") -> LibraryView:
-        """The Library tab's content (and the chat's empty-index notice) as it is now."""
-        try:
-            idx = self.engine.index
-        except QAError as e:
-            msg = f"⚠️ {escape_markdown(str(e))}"
-            return LibraryView(status or msg, [], [], [], msg)
-        n_articles, n_chunks = len(idx.articles), len(idx.chunks)
-        summary = (f"**{n_articles}** article{'s' * (n_articles != 1)}, **{n_chunks}** "
-                   f"chunk{'s' * (n_chunks != 1)} indexed.")
-        outlets = sorted({a.source for a in idx.articles if a.source})
-        choices = [(_article_label(a), a.id) for a in idx.articles]
-        return LibraryView(f"{status}\n\n{summary}" if status else summary,
-                           self.library_rows(), outlets, choices,
-                           "" if n_chunks else EMPTY_INDEX)
-
-    def upload(self, files: list[Any] | None, progress: Progress | None = None) -> LibraryView:
-        """Read and index uploaded files; a file that fails is reported, the rest indexed.
-
-        Args:
-            files: Paths of the uploaded files (Gradio's temp copies, named as uploaded).
-            progress: Called with (fraction, description) while reading and indexing.
-        """
-        paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in files or []]
-        if not paths:
-            return self.library_view("Choose one or more files to upload.")
-        articles: list[Article] = []
-        errors: list[str] = []
-        max_bytes = int(self.engine.settings.max_file_mb * 1e6)
-        for i, p in enumerate(paths):
-            if progress:
-                progress(i / len(paths) * 0.2, f"Reading {Path(p).name}")
-            loaded = load_paths([p], max_bytes=max_bytes)
-            articles.extend(loaded.articles)
-            errors.extend(_short_error(str(e)) for e in loaded.errors)
-            if not loaded.articles and not loaded.errors:
-                errors.append(f"{Path(p).name}: no article found in the file")
-        for e in errors:
-            log.warning("upload: %s", e)
-        lines = []
-        if articles:
-            if progress:
-                progress(0.2, f"Indexing {len(articles)} article(s)")
-            try:
-                r = self.engine.add_articles(articles, show_progress=progress is not None)
-            except QAError as e:
-                return self.library_view(f"⚠️ {escape_markdown(str(e))}")
-            lines.append(f"Indexed {len(r.added)} new, {len(r.replaced)} updated, "
-                         f"{len(r.unchanged)} unchanged article(s) ({r.chunks} chunks) from "
-                         f"{len(paths)} file(s).")
-        else:
-            lines.append("Nothing was indexed.")
-        lines += [f"- ⚠️ {escape_markdown(e)}" for e in errors]
-        return self.library_view("\n".join(lines))
-
-    def paste(self, title: str, text: str, source: str = "", url: str = "") -> LibraryView:
-        """Index pasted text, or the saved HTML of a page (metadata fields override the page's)."""
-        title, source, url = (title or "").strip(), (source or "").strip(), (url or "").strip()
-        if not text or not text.strip():
-            return self.library_view("Paste the article's text (or its saved HTML) first.")
-        try:
-            if text.lstrip().startswith("<"):
-                article = parse_html(text, "pasted.html")
-                if title or source or url:
-                    article = make_article(article.text, title=title or article.title,
-                                           source=source or article.source,
-                                           author=article.author, date=article.date,
-                                           url=url or article.url, path="pasted.html")
-            else:
-                article = make_article(text, title=title, source=source, url=url,
-                                       path="pasted text")
-            r = self.engine.add_articles([article])
-        except QAError as e:
-            return self.library_view(f"⚠️ {escape_markdown(str(e))}")
-        state = "was already indexed" if r.unchanged else f"indexed ({r.chunks} chunks)"
-        return self.library_view(
-            f"“{escape_markdown(article.title or 'Pasted article')}” {state}.")
-
-    def delete(self, article_id: str | None) -> LibraryView:
-        """Remove an article by id."""
-        article_id = (article_id or "").strip()
-        if not article_id:
-            return self.library_view("Pick the article to delete first.")
-        try:
-            title = self.engine.article(article_id).title
-        except QAError:
-            title = article_id
-        gone = self.engine.delete([article_id])
-        msg = (f"Deleted “{escape_markdown(title)}”." if gone
-               else f"No article with id {escape_markdown(article_id)}.")
-        return self.library_view(msg)
-
-
-def _article_label(a: Article) -> str:
-    label = a.title or a.id
-    label = label if len(label) <= 70 else label[:69] + "…"
-    return f"{label} — {a.source}" if a.source else label
-
-
-def _short_error(err: str) -> str:
-    # "/tmp/gradio/abc/name.txt: message" -> "name.txt: message" (never the server's path)
-    path, sep, rest = err.partition(": ")
-    return f"{Path(path).name}: {rest}" if sep else err
 
 
 def build_app(engine: QA | None = None) -> Any:
@@ -500,18 +207,20 @@ def build_app(engine: QA | None = None) -> Any:
                                queue=False).then(respond, chat_in, chat_out,
                                                  api_visibility="private",
                                                  concurrency_id="chat")
-        new_chat.click(lambda: ([], sources_html(None), "", gr.Accordion(label=passages_label(
-            None)), "", ""), None, chat_out, api_visibility="private", queue=False)
+        def reset() -> tuple[Any, ...]:
+            return ([], sources_html(None), "", gr.Accordion(label=passages_label(None)), "", "")
+
+        new_chat.click(reset, None, chat_out, api_visibility="private", queue=False)
+        chatbot.clear(reset, None, chat_out, api_visibility="private", queue=False)
 
         # library: one writer at a time, on its own queue so questions are not held up
         lib_out = [lib_status, table, outlets, del_pick, notice]
-        files.upload(upload, [files], [*lib_out, files], api_visibility="private",
-                     concurrency_id="ingest", concurrency_limit=1)
+        writes: dict[str, Any] = {"api_visibility": "private", "concurrency_id": "ingest",
+                                  "concurrency_limit": 1, "show_progress_on": [table]}
+        files.upload(upload, [files], [*lib_out, files], **writes)
         paste.click(lambda *a: library_updates(app.paste(*a)), [p_title, p_text, p_source, p_url],
-                    lib_out, api_visibility="private", concurrency_id="ingest",
-                    concurrency_limit=1)
-        delete.click(lambda i: library_updates(app.delete(i)), [del_pick], lib_out,
-                     api_visibility="private", concurrency_id="ingest", concurrency_limit=1)
+                    lib_out, **writes)
+        delete.click(lambda i: library_updates(app.delete(i)), [del_pick], lib_out, **writes)
         demo.load(lambda: library_updates(app.library_view()), None, lib_out,
                   api_visibility="private")
 
@@ -532,7 +241,8 @@ def theme() -> Any:
     """The UI's theme (local fonts only: the server may be offline)."""
     import gradio as gr
 
-    return gr.themes.Default(primary_hue="blue", secondary_hue="slate", neutral_hue="slate")
+    return gr.themes.Default(primary_hue="blue", secondary_hue="slate", neutral_hue="slate",
+                             font=["QA Sans", "ui-sans-serif", "system-ui", "sans-serif"])
 
 
 def launch(engine: QA | None = None, *, host: str = "127.0.0.1", port: int = 7860,

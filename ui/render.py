@@ -164,10 +164,13 @@ def sources_html(answer: Answer | None, context: Mapping[str, Context] | None = 
     if answer is None:
         return ("<div class='qa-sources qa-empty'>The articles behind each answer appear "
                 "here, with the exact sentence quoted.</div>")
+    # data-question tells scripts (and the browser tests) which question the panel is for
+    asked = html.escape(answer.question, quote=True)
     if not answer.citations:
         why = (" The articles don't hold the answer; the closest passages are under "
                "<i>Retrieved passages</i>." if answer.abstained else "")
-        return f"<div class='qa-sources qa-empty'>No sources cited.{why}</div>"
+        return (f"<div class='qa-sources qa-empty' data-question='{asked}'>No sources cited."
+                f"{why}</div>")
     items = []
     for c in answer.citations:
         meta = "".join(f"<span>{html.escape(x)}</span>" for x in (c.source, c.author, c.date)
@@ -186,7 +189,7 @@ def sources_html(answer: Answer | None, context: Mapping[str, Context] | None = 
             f"<span class='qa-title'>{html.escape(c.title or c.article_id)}</span></div>"
             f"<div class='qa-meta'>{meta}{link}</div>"
             f"<blockquote class='qa-quote'>{quote}</blockquote>{more}</div>")
-    return "<div class='qa-sources'>" + "".join(items) + "</div>"
+    return f"<div class='qa-sources' data-question='{asked}'>" + "".join(items) + "</div>"
 
 
 def _is_cited(p: Passage, citations: Sequence[Citation]) -> bool:

@@ -1,0 +1,392 @@
+"""Run an evaluation: index a data set's articles into a temporary index, then retrieve and
+answer every (sampled) question through the public :class:`qa.engine.QA` API.
+
+The figures are computed by :func:`summarise` from per-question :class:`QuestionRecord`
+values, so reports, comparisons and the calibration script all read the same numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from eval.datasets import (
+    EvalArticle,
+    EvalQuestion,
+    EvalSet,
+    load_bbc,
+    load_jsonl,
+    load_realtimeqa,
+    load_squad,
+)
+from eval.judge import Judge, first_hit_rank, predicted_answer
+from eval.metrics import abstention_scores, hits_curve, mrr_at_k, percentiles
+
+if TYPE_CHECKING:
+    from qa.articles import Article
+    from qa.engine import QA
+    from qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Passages retrieved per question for the retrieval metrics (Hits@1..10, MRR@10).
+RETRIEVE_K = 10
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    """Everything measured for one question.
+
+    Attributes:
+        id: The question id.
+        question: The question text.
+        expected: The expected answer as shown in reports.
+        answerable: Whether the corpus holds the answer.
+        history_turns: Chat messages passed with the question.
+        retrieval_scored: Whether the question counts for retrieval metrics.
+        rank: 1-based rank of the first relevant passage in the top 10, or None.
+        abstained: Whether the system declined to answer.
+        confidence: ``Answer.confidence``.
+        short: ``Answer.short``.
+        text: ``Answer.text``.
+        predicted: What exact match and F1 scored (short, else the first cited quote).
+        quotes: The cited quotes, in order.
+        em: Exact match (None for unanswerable questions).
+        f1: Token F1 (None for unanswerable questions).
+        supporting: Whether the cited sentence holds the answer (None: not applicable).
+        correct: Whether the answer is right (an abstention, for unanswerable questions).
+        citations: Number of citations.
+        invalid_citations: Citations whose quote is not ``article_text[start:end]``.
+        question_type: The answer kind the answerer recognised.
+        mode: Which answerer answered (extractive, metadata, ...).
+        retrieve_s: Seconds for retrieval of the top 10.
+        ask_s: Seconds for the whole ``ask`` call (retrieval included).
+    """
+
+    id: str
+    question: str
+    expected: str
+    answerable: bool
+    history_turns: int
+    retrieval_scored: bool
+    rank: int | None
+    abstained: bool
+    confidence: float
+    short: str
+    text: str
+    predicted: str
+    quotes: list[str]
+    em: float | None
+    f1: float | None
+    supporting: bool | None
+    correct: bool
+    citations: int
+    invalid_citations: int
+    question_type: str
+    mode: str
+    retrieve_s: float
+    ask_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict of every field."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The articles indexed for an evaluation.
+
+    Attributes:
+        articles: The data set's own articles.
+        distractors: Extra articles indexed beside them (BBC News), or empty.
+    """
+
+    articles: list[Article]
+    distractors: list[Article] = field(default_factory=list)
+
+
+def load_set(dataset: str, path: str | Path) -> EvalSet:
+    """Load a data set of the given kind.
+
+    Raises:
+        ValueError: Unknown kind, or the file is not in that format.
+        OSError: The file cannot be read.
+    """
+    loaders: dict[str, Callable[[Path], EvalSet]] = {
+        "squad": load_squad,
+        "realtimeqa": load_realtimeqa,
+        "jsonl": load_jsonl,
+    }
+    if dataset not in loaders:
+        raise ValueError(f"data set must be one of {', '.join(loaders)}; got {dataset!r}")
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{dataset} data file not found: {p}")
+    return loaders[dataset](p)
+
+
+def _to_article(a: EvalArticle) -> Article:
+    from qa.articles import make_article
+
+    # make_article keeps the text exactly, so the data set's gold offsets stay valid
+    return make_article(
+        a.text,
+        title=a.title,
+        source=a.source,
+        author=a.author,
+        date=a.date,
+        url=a.url,
+        article_id=a.id,
+    )
+
+
+def load_corpus(
+    evalset: EvalSet, distractors: str | Path | None = None, distractor_limit: int | None = 300
+) -> Corpus:
+    """The articles to index: the set's own (given or read from its article files), plus
+    BBC News distractors when a folder is given.
+
+    Raises:
+        ValueError: An article file cannot be read, or the set has no articles.
+    """
+    from qa.articles import load_paths
+
+    articles = [_to_article(a) for a in evalset.articles]
+    if evalset.article_files:
+        loaded = load_paths(evalset.article_files)
+        if loaded.errors:
+            raise ValueError(
+                "cannot read the data set's articles: " + "; ".join(str(e) for e in loaded.errors)
+            )
+        articles.extend(loaded.articles)
+    if not articles:
+        raise ValueError(f"{evalset.source_path}: the data set names no articles to index")
+    extra = (
+        [_to_article(a) for a in load_bbc(distractors, limit=distractor_limit)]
+        if distractors
+        else []
+    )
+    return Corpus(articles, extra)
+
+
+def git_commit() -> str:
+    """The repository's HEAD commit, or "unknown" when git or the repository is missing."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def git_dirty() -> bool | None:
+    """Whether the working tree has uncommitted changes (None when unknown)."""
+    try:
+        out = subprocess.run(
+            ["git", "--no-optional-locks", "status", "--porcelain"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        )
+        return bool(out.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+@contextlib.contextmanager
+def eval_settings(base: Settings, index_dir: str | Path | None = None) -> Iterator[Settings]:
+    """Settings whose data folder is a fresh temporary folder, and whose index is there too
+    unless ``index_dir`` names one to keep. The folder is removed on exit."""
+    with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
+        yield base.replace(
+            data_dir=Path(tmp), index_dir=Path(index_dir) if index_dir else Path(tmp) / "index"
+        )
+
+
+def build_engine(settings: Settings, corpus: Corpus, *, show_progress: bool = False) -> QA:
+    """A :class:`QA` over ``settings.index_path`` holding the corpus (unchanged articles
+    already there are skipped)."""
+    from qa.engine import QA
+
+    engine = QA(settings)
+    engine.add_articles(corpus.articles + corpus.distractors, show_progress=show_progress)
+    return engine
+
+
+def _invalid_citations(engine: QA, answer: Any) -> int:
+    from qa.errors import QAError
+
+    bad = 0
+    for c in answer.citations:
+        try:
+            text = engine.article(c.article_id).text
+        except QAError:  # an article the index does not hold: the citation is invalid
+            bad += 1
+            continue
+        if text[c.start : c.end] != c.quote:
+            bad += 1
+    return bad
+
+
+def run_question(engine: QA, judge: Judge, q: EvalQuestion) -> QuestionRecord:
+    """Retrieve the top 10 and answer one question; score both."""
+    history = list(q.history) or None
+    t0 = time.perf_counter()
+    result = engine.search(q.question, k=RETRIEVE_K, history=history)
+    t1 = time.perf_counter()
+    answer = engine.ask(q.question, history)
+    t2 = time.perf_counter()
+    scored = judge.retrieval_scored(q)
+    rank = first_hit_rank(result.passages, lambda p: judge.is_hit(q, p)) if scored else None
+    v = judge.judge(q, answer)
+    return QuestionRecord(
+        id=q.id,
+        question=q.question,
+        expected=judge.expected(q),
+        answerable=q.answerable,
+        history_turns=len(q.history),
+        retrieval_scored=scored,
+        rank=rank,
+        abstained=answer.abstained,
+        confidence=float(answer.confidence),
+        short=answer.short,
+        text=answer.text,
+        predicted=predicted_answer(answer),
+        quotes=[c.quote for c in answer.citations],
+        em=v.em,
+        f1=v.f1,
+        supporting=v.supporting,
+        correct=v.correct,
+        citations=len(answer.citations),
+        invalid_citations=_invalid_citations(engine, answer),
+        question_type=answer.question_type,
+        mode=answer.mode,
+        retrieve_s=t1 - t0,
+        ask_s=t2 - t1,
+    )
+
+
+def run_questions(
+    engine: QA,
+    judge: Judge,
+    questions: Sequence[EvalQuestion],
+    *,
+    show_progress: bool = False,
+    desc: str = "questions",
+) -> list[QuestionRecord]:
+    """Run :func:`run_question` over every question, with a tqdm bar when asked."""
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    return [
+        run_question(engine, judge, q)
+        for q in tqdm(questions, desc=desc, unit="q", disable=not show_progress, dynamic_ncols=True)
+    ]
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
+
+
+def _rate(flags: Sequence[bool | None]) -> float:
+    scored = [f for f in flags if f is not None]
+    return _mean([1.0 if f else 0.0 for f in scored])
+
+
+def summarise(records: Sequence[QuestionRecord]) -> dict[str, Any]:
+    """Every figure of a run, from its per-question records.
+
+    Returns:
+        A dict with ``retrieval`` (Hits@1/5/10, MRR@10, the Hits@k curve), ``answers``
+        (EM, F1, supporting-sentence accuracy, correctness, citation validity), ``abstention``
+        (precision, recall, F1 and counts) and ``latency`` (percentiles in seconds).
+        Undefined rates (nothing to average) are ``nan``.
+    """
+    ranks = [r.rank for r in records if r.retrieval_scored]
+    curve = (
+        hits_curve(ranks, range(1, RETRIEVE_K + 1))
+        if ranks
+        else {k: math.nan for k in range(1, RETRIEVE_K + 1)}
+    )
+    answerable = [r for r in records if r.answerable]
+    answered = [r for r in records if not r.abstained]
+    with_cites = [r for r in records if r.citations]
+    ab = abstention_scores([r.abstained for r in records], [r.answerable for r in records])
+    answered_answerable = [r for r in answerable if not r.abstained]
+    return {
+        "retrieval": {
+            "questions": len(ranks),
+            "hits@1": curve[1],
+            "hits@5": curve[5],
+            "hits@10": curve[10],
+            "mrr@10": mrr_at_k(ranks, 10) if ranks else math.nan,
+            "hits_curve": {str(k): v for k, v in curve.items()},
+        },
+        "answers": {
+            "questions": len(records),
+            "answerable": len(answerable),
+            "answered": len(answered),
+            "exact_match": _mean([r.em for r in answerable if r.em is not None]),
+            "f1": _mean([r.f1 for r in answerable if r.f1 is not None]),
+            "supporting_sentence_accuracy": _rate([r.supporting for r in answerable]),
+            "supporting_sentence_accuracy_answered": _rate(
+                [r.supporting for r in answered_answerable]
+            ),
+            "correct_answerable": _rate([r.correct for r in answerable]),
+            "correct_all": _rate([r.correct for r in records]),
+            "citation_validity": _rate([r.invalid_citations == 0 for r in with_cites]),
+            "invalid_citations": sum(r.invalid_citations for r in records),
+            "citations": sum(r.citations for r in records),
+        },
+        "abstention": ab.to_dict(),
+        "latency": {
+            "retrieve_s": {
+                **percentiles([r.retrieve_s for r in records]),
+                "mean": _mean([r.retrieve_s for r in records]),
+            },
+            "ask_s": {
+                **percentiles([r.ask_s for r in records]),
+                "mean": _mean([r.ask_s for r in records]),
+            },
+        },
+    }
+
+
+def breakdown(records: Sequence[QuestionRecord], key: str) -> dict[str, dict[str, Any]]:
+    """Per-group counts and rates: ``key`` is ``category`` (the id before its last "-")
+    or ``question_type``."""
+    groups: dict[str, list[QuestionRecord]] = {}
+    for r in records:
+        g = (
+            (r.id.rsplit("-", 1)[0] if "-" in r.id else "(none)")
+            if key == "category"
+            else (r.question_type or "(none)")
+        )
+        groups.setdefault(g, []).append(r)
+    out: dict[str, dict[str, Any]] = {}
+    for g, rs in sorted(groups.items()):
+        ranks = [r.rank for r in rs if r.retrieval_scored]
+        out[g] = {
+            "questions": len(rs),
+            "correct": _rate([r.correct for r in rs]),
+            "abstained": sum(r.abstained for r in rs),
+            "hits@1": hits_curve(ranks, [1])[1] if ranks else math.nan,
+            "f1": _mean([r.f1 for r in rs if r.f1 is not None]),
+        }
+    return out

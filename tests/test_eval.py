@@ -1,0 +1,343 @@
+"""Tests for the evaluation harness (``python -m eval``): an end-to-end run on the seed
+question set with the real model, the outputs it writes, ``--compare``, the method
+comparison, the per-data-set judges and the calibration sweep."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from eval.__main__ import main
+from eval.datasets import EvalQuestion, load_jsonl
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_SET = ROOT / "eval" / "data" / "seed_questions.jsonl"
+SEED_ARTICLE = ROOT / "seeds" / "national-post-hajin.txt"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+LIMIT = 10
+
+
+# --- the seed question set -----------------------------------------------------------------
+
+
+def test_seed_set_is_well_formed() -> None:
+    evalset = load_jsonl(SEED_SET)
+    qs = evalset.questions
+    text = SEED_ARTICLE.read_text(encoding="utf-8")
+    assert len(qs) >= 24
+    assert evalset.article_files == [SEED_ARTICLE.resolve()]
+    assert sum(not q.answerable for q in qs) >= 5
+    categories = {q.id.rsplit("-", 1)[0] for q in qs}
+    assert {
+        "factoid",
+        "paraphrase",
+        "acronym",
+        "metadata",
+        "followup",
+        "unanswerable",
+    } <= categories
+    for q in qs:
+        if q.answerable:
+            assert q.answers, q.id
+            assert q.evidence and q.evidence in text, q.id  # the exact sentence
+        else:
+            assert q.answers == [] and q.evidence == "", q.id
+    assert all(q.history for q in qs if q.id.startswith("followup"))
+
+
+# --- one end-to-end run, shared by the tests below ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("eval-run")
+    out = base / "run"
+    rc = main(
+        [
+            "jsonl",
+            str(SEED_SET),
+            "--limit",
+            str(LIMIT),
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--index",
+            str(base / "index"),
+            "-q",
+        ]
+    )
+    assert rc == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+
+
+def test_metrics_json_fields(metrics: dict) -> None:
+    h = hashlib.sha256(SEED_SET.read_bytes() + SEED_ARTICLE.read_bytes()).hexdigest()
+    assert metrics["dataset"] == "jsonl"
+    assert metrics["data_sha256"] == h
+    assert metrics["limit"] == LIMIT and metrics["seed"] == 3
+    assert metrics["questions_evaluated"] == LIMIT
+    assert metrics["questions_total"] == len(load_jsonl(SEED_SET).questions)
+    assert metrics["articles"] == 1 and metrics["distractors"] is None
+    assert metrics["model_id"]
+    assert isinstance(metrics["git_commit"], str) and metrics["git_commit"]
+    assert metrics["settings"]["retrieval"] == "hybrid"
+    assert "abstain_threshold" in metrics["settings"]
+    assert metrics["settings"]["llm_api_key"] in ("", "***")
+    for key in ("load_s", "index_s", "questions_s", "total_s"):
+        assert metrics["timings"][key] >= 0
+    r = metrics["retrieval"]
+    assert 0 <= r["hits@1"] <= r["hits@5"] <= r["hits@10"] <= 1
+    assert 0 <= r["mrr@10"] <= 1
+    assert set(r["hits_curve"]) == {str(k) for k in range(1, 11)}
+    a = metrics["answers"]
+    for key in ("exact_match", "f1", "supporting_sentence_accuracy", "correct_all"):
+        assert a[key] is None or 0 <= a[key] <= 1, key
+    assert a["citation_validity"] in (None, 1.0)  # quotes are never invented
+    assert a["invalid_citations"] == 0
+    assert {"precision", "recall", "f1", "abstained", "unanswerable"} <= set(metrics["abstention"])
+    for stage in ("retrieve_s", "ask_s"):
+        assert metrics["latency"][stage]["p50"] > 0
+    assert metrics["by_category"]
+
+
+def test_predictions_written(run_dir: Path) -> None:
+    lines = (run_dir / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == LIMIT
+    rec = json.loads(lines[0])
+    assert {"id", "question", "rank", "abstained", "confidence", "correct", "quotes"} <= set(rec)
+
+
+def test_report_has_tables_and_valid_plots(run_dir: Path) -> None:
+    report = (run_dir / "report.md").read_text(encoding="utf-8")
+    for heading in (
+        "## Retrieval",
+        "## Answers",
+        "## Abstention",
+        "## Latency",
+        "## Worst failures",
+    ):
+        assert heading in report
+    assert "| Hits@1 | Hits@5 | Hits@10 | MRR@10 |" in report
+    assert "| precision | recall |" in report
+    for png in ("hits_at_k.png", "confidence.png", "latency.png"):
+        assert f"]({png})" in report  # relative links
+        data = (run_dir / png).read_bytes()
+        assert data.startswith(PNG_MAGIC), png
+        from PIL import Image
+
+        with Image.open(run_dir / png) as im:
+            im.verify()
+            assert im.size[0] > 100 and im.size[1] > 100
+
+
+# --- --compare ---------------------------------------------------------------------------
+
+
+def test_compare_prints_differences(
+    run_dir: Path, metrics: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = json.loads(json.dumps(metrics))
+    other["retrieval"]["hits@1"] = (metrics["retrieval"]["hits@1"] or 0) + 0.25
+    other["latency"]["ask_s"]["p50"] = metrics["latency"]["ask_s"]["p50"] + 0.5
+    other["settings"]["retrieval"] = "bm25"
+    b = tmp_path / "b.json"
+    b.write_text(json.dumps(other), encoding="utf-8")
+    assert main(["--compare", str(run_dir), str(b)]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("| retrieval.hits@1 "))
+    assert "+0.2500" in line and "better" in line
+    lat = next(x for x in out.splitlines() if x.startswith("| latency.ask_s.p50 "))
+    assert "+500.0 ms" in lat and "worse" in lat
+    assert "settings.retrieval: 'hybrid' -> 'bm25'" in out
+
+    assert main(["--compare", str(run_dir / "metrics.json"), str(b), "--json"]) == 0
+    rows = {r["metric"]: r for r in json.loads(capsys.readouterr().out)["metrics"]}
+    assert rows["retrieval.hits@1"]["delta"] == pytest.approx(0.25)
+
+
+def test_compare_missing_file_is_a_user_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--compare", str(tmp_path / "nope"), str(tmp_path / "nope2")]) == 1
+    assert "no metrics file" in capsys.readouterr().err
+
+
+def test_usage_errors() -> None:
+    with pytest.raises(SystemExit) as e:
+        main([])
+    assert e.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["nosuchset", "x"])
+
+
+def test_missing_data_file_is_a_user_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["jsonl", str(tmp_path / "missing.jsonl"), "-q"]) == 1
+    assert "not found" in capsys.readouterr().err
+
+
+# --- retrieval method comparison (reuses the run's index) -----------------------------------
+
+
+def test_method_comparison(run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "methods"
+    rc = main(
+        [
+            "retrieval",
+            "jsonl",
+            str(SEED_SET),
+            "--limit",
+            "4",
+            "--out",
+            str(out),
+            "--index",
+            str(run_dir.parent / "index"),
+            "-q",
+        ]
+    )
+    assert rc == 0
+    data = json.loads((out / "methods.json").read_text(encoding="utf-8"))
+    assert list(data["methods"]) == ["bm25", "dense", "hybrid, no acronyms", "hybrid + acronyms"]
+    for m in data["methods"].values():
+        assert {"hits@1", "hits@5", "mrr@10"} <= set(m)
+    assert data["methods"]["bm25"]["retrieval"] == "bm25"
+    assert data["methods"]["hybrid + acronyms"]["expand_acronyms"] is True
+    assert "| method | Hits@1 |" in (out / "methods.md").read_text(encoding="utf-8")
+    assert (out / "methods_hits.png").read_bytes().startswith(PNG_MAGIC)
+
+
+# --- judges (no model) -------------------------------------------------------------------
+
+
+def _passage(text: str, start: int = 0, article_id: str = "a"):
+    from qa import Passage
+
+    return Passage(
+        text=text,
+        score=1.0,
+        article_id=article_id,
+        title="",
+        source="",
+        start=start,
+        end=start + len(text),
+        chunk_id=f"{article_id}:0",
+        rank=1,
+    )
+
+
+def _answer(
+    short: str = "",
+    quotes: tuple[tuple[str, int], ...] = (),
+    abstained: bool = False,
+    article_id: str = "a",
+):
+    from qa import Answer, Citation
+
+    cites = [
+        Citation(
+            n=i + 1, article_id=article_id, title="", source="", quote=q, start=s, end=s + len(q)
+        )
+        for i, (q, s) in enumerate(quotes)
+    ]
+    text = "\n\n".join(
+        [short] * bool(short) + [f"{q} [{i + 1}]" for i, (q, _) in enumerate(quotes)]
+    )
+    return Answer(
+        question="q", text=text, citations=cites, passages=[], abstained=abstained, short=short
+    )
+
+
+def test_squad_judge_uses_offsets() -> None:
+    from eval.judge import make_judge
+
+    j = make_judge("squad")
+    q = EvalQuestion(id="1", question="?", answers=["Denver"], article_id="a", answer_starts=[120])
+    assert j.is_hit(q, _passage("x" * 50, start=100))
+    assert not j.is_hit(q, _passage("x" * 10, start=100))
+    assert not j.is_hit(q, _passage("x" * 50, start=100, article_id="b"))
+    v = j.judge(q, _answer("the Denver", quotes=(("y" * 40, 110),)))
+    assert (v.em, v.supporting, v.correct) == (1.0, True, True)
+    v = j.judge(q, _answer("", quotes=(("Denver won it.", 10),)))
+    assert v.supporting is False and v.f1 == pytest.approx(0.5)  # scored on the quote
+    assert j.judge(q, _answer(abstained=True)).em == 0.0
+
+
+def test_jsonl_judge_short_answer_decides() -> None:
+    from eval.judge import make_judge
+
+    j = make_judge("jsonl")
+    ev = "“We expect a long fight,” said Col. Sean Ryan, in Baghdad."
+    q = EvalQuestion(id="1", question="Where?", answers=["Baghdad"], evidence=ev)
+    assert j.is_hit(q, _passage("Before. " + ev.replace("“", '"').replace("”", '"')))
+    right = j.judge(q, _answer("Baghdad", quotes=((ev, 0),)))
+    assert right.correct and right.supporting
+    wrong = j.judge(q, _answer("Col. Sean Ryan", quotes=((ev, 0),)))
+    assert not wrong.correct and wrong.supporting  # right sentence, wrong short answer
+    assert j.judge(q, _answer("", quotes=((ev, 0),))).correct  # no short: the text counts
+    unanswerable = EvalQuestion(id="2", question="Who?", answers=[], answerable=False)
+    assert j.judge(unanswerable, _answer(abstained=True)).correct
+    assert not j.judge(unanswerable, _answer("Macron", quotes=(("Macron.", 0),))).correct
+
+
+def test_realtimeqa_judge_whole_words() -> None:
+    from eval.judge import make_judge, mentions
+
+    j = make_judge("realtimeqa")
+    q = EvalQuestion(id="1", question="?", answers=["40"], correct_choice="40")
+    assert j.is_hit(q, _passage("He turned 40 on Monday."))
+    assert not j.is_hit(q, _passage("In 1940 it rained."))
+    assert j.judge(q, _answer("", quotes=(("He turned 40.", 0),))).correct
+    assert mentions("The “Oppenheimer” film", '"Oppenheimer"')
+
+
+# --- calibration sweep (no model) --------------------------------------------------------
+
+
+def test_calibration_sweep_and_best_threshold() -> None:
+    from eval.calibrate import Observation, best_threshold, sweep
+
+    obs = [
+        Observation(str(i), "squad", "?", True, c, False, True)
+        for i, c in enumerate([0.6, 0.7, 0.8])
+    ]
+    obs += [
+        Observation(f"u{i}", "squad", "?", False, c, False, False)
+        for i, c in enumerate([0.2, 0.3, 0.45])
+    ]
+    rows = sweep(obs, [0.1, 0.3, 0.4, 0.5, 0.55, 0.6, 0.9])
+    at = {r["threshold"]: r for r in rows}
+    assert math.isnan(at[0.1]["precision"]) and at[0.1]["recall"] == 0
+    assert at[0.5]["f1"] == 1.0 and at[0.5]["accuracy"] == 1.0 and at[0.5]["coverage"] == 0.5
+    assert at[0.9]["recall"] == 1.0 and at[0.9]["precision"] == 0.5
+    # F1 is 1 on [0.5, 0.6]: the middle of that run
+    assert best_threshold(rows, "f1") == 0.55
+
+
+def test_calibration_split_holds_out_half_the_articles() -> None:
+    from eval.calibrate import split_squad
+    from eval.datasets import EvalArticle, EvalSet
+
+    arts = [EvalArticle(id=f"a{i}", title="", text="t") for i in range(6)]
+    qs = [
+        EvalQuestion(
+            id=f"q{i}", question="?", answers=["t"], article_id=f"a{i % 6}", answer_starts=[0]
+        )
+        for i in range(60)
+    ]
+    evalset = EvalSet("s", arts, qs, Path("s.json"), "0")
+    kept, answerable, unanswerable = split_squad(evalset, 5, seed=1)
+    assert len(kept) == 3 and len(answerable) == 5 and len(unanswerable) == 5
+    assert all(q.article_id in kept and q.answerable for q in answerable)
+    assert all(q.article_id not in kept and not q.answerable for q in unanswerable)
+    assert split_squad(evalset, 5, seed=1) == (kept, answerable, unanswerable)

@@ -1,0 +1,297 @@
+"""The chat UI's callbacks (no browser): ChatApp over a real engine on the seed article,
+escaping of hostile article text, the library actions, and the ``/ask`` API through
+gradio_client against a launched app.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from qa.answer_types import Answer
+from qa.articles import make_article
+from qa.cite import Citation
+from qa.engine import QA
+from qa.retrieval import Passage
+from ui.app import EMPTY_INDEX, EXAMPLE_QUESTION, THINKING, ChatApp, engine_history
+from ui.render import (
+    answer_markdown,
+    escape_markdown,
+    paragraph_context,
+    passages_html,
+    plain_text,
+    sources_html,
+)
+
+try:
+    from openai_server import FakeOpenAIServer
+except ImportError:  # tests/ imported as a package
+    from tests.openai_server import FakeOpenAIServer
+
+SLOG = ("The Syrian Democratic Forces is preparing for a slog: between two and three months, "
+        "according to one senior official with the militia.")
+HOSTILE_TITLE = "<script>alert(1)</script>"
+HOSTILE_BODY = ("The Harbour bridge reopened on Monday after nine weeks of repairs. "
+                "<img src=x onerror=alert(1)> Engineers replaced 40 steel cables, see "
+                "[click](javascript:alert(1)) for details.")
+
+
+def final(views):  # type: ignore[no-untyped-def]
+    views = list(views)
+    assert views, "respond() yielded nothing"
+    return views[-1]
+
+
+@pytest.fixture()
+def app(seed_engine: QA) -> ChatApp:
+    return ChatApp(seed_engine)
+
+
+# ---- the chat ----------------------------------------------------------------------------
+
+
+def test_example_question_gives_short_answer_marker_and_highlighted_quote(app: ChatApp) -> None:
+    views = list(app.respond(EXAMPLE_QUESTION, [], k=5, mode="extractive"))
+    # the question is posted at once, with a placeholder reply, and the box is cleared
+    assert views[0].history[-1] == {"role": "assistant", "content": THINKING}
+    assert views[0].question == ""
+    last = views[-1]
+    reply = last.history[-1]["content"]
+    assert last.history[-2]["role"] == "user"
+    assert reply.startswith("**Between two and three months**")
+    assert "<sup>[1]</sup>" in reply and "[1]" in plain_text(reply)
+    assert "<mark>between two and three months</mark>" in last.sources
+    quote = re.search(r"<blockquote class='qa-quote'>(.*?)</blockquote>", last.sources)
+    assert quote and re.sub(r"</?mark>", "", quote.group(1)) == SLOG
+    assert "National Post" in last.sources and "Rukmini CallimaChi" in last.sources
+    assert "Show the surrounding paragraph" in last.sources  # the neighbouring paragraphs
+    assert "<span class='qa-cited'>cited</span>" in last.passages
+    assert last.passages_label.startswith("Retrieved passages (")
+    assert last.status.startswith("**Searched:**") and "Syrian Democratic Forces" in last.status
+
+
+def test_follow_up_uses_the_chat_history(app: ChatApp) -> None:
+    first = final(app.respond("Who is appealing to protect civilians?", []))
+    assert "Guterres" in first.history[-1]["content"]
+    second = final(app.respond("What did he say about Idlib?", first.history))
+    assert len(second.history) == 4
+    # the engine saw plain text: the previous short answer is carried into the query
+    assert "Guterres" in second.status
+    quote = re.search(r"<blockquote class='qa-quote'>(.*?)</blockquote>", second.sources)
+    assert quote and "Idlib" in quote.group(1)
+
+
+def test_empty_question_and_bad_date_explain_themselves(app: ChatApp) -> None:
+    views = list(app.respond("   ", [{"role": "user", "content": "hi"}]))
+    assert len(views) == 1
+    assert views[0].history == [{"role": "user", "content": "hi"}]
+    assert "Type a question" in views[0].status
+
+    bad = list(app.respond(EXAMPLE_QUESTION, [], date_from="11/09/2018"))
+    assert len(bad) == 1 and bad[0].history == []
+    assert "YYYY-MM-DD" in bad[0].status and bad[0].question == EXAMPLE_QUESTION
+
+
+def test_outlet_filter_with_no_match_abstains(app: ChatApp) -> None:
+    last = final(app.respond(EXAMPLE_QUESTION, [], outlets=["Nowhere Gazette"]))
+    assert "don't say" in last.history[-1]["content"] or "No sources" in last.sources
+    assert "No sources cited" in last.sources
+
+
+def test_empty_index_says_how_to_add_articles(app: ChatApp, seed_engine: QA) -> None:
+    seed_engine.delete([a.id for a in seed_engine.index.articles])
+    last = final(app.respond(EXAMPLE_QUESTION, []))
+    assert last.history[-1]["content"] == EMPTY_INDEX
+    view = app.library_view()
+    assert view.notice == EMPTY_INDEX and view.rows == []
+    assert "0 articles" in view.status
+
+
+def test_llm_answer_streams_then_shows_verified_citation(seed_engine: QA) -> None:
+    with FakeOpenAIServer(reply="The SDF expects the fight to last between two and three "
+                                "months [1].") as server:
+        engine = QA(replace(seed_engine.settings, llm_model="test-model", llm_retries=0,
+                            llm_base_url=server.base_url, llm_timeout=5.0))
+        views = list(ChatApp(engine).respond(EXAMPLE_QUESTION, [], mode="llm"))
+    drafts = [v.history[-1]["content"] for v in views if v.history[-1]["content"].endswith("▍")]
+    assert len(drafts) >= 2, "the LLM's text should appear piece by piece"
+    last = views[-1]
+    assert "<sup>[1]</sup>" in last.history[-1]["content"]
+    assert "between two and three months" in last.sources
+
+
+def test_failed_llm_call_falls_back_with_a_note(seed_engine: QA) -> None:
+    with FakeOpenAIServer(mode="error") as server:
+        engine = QA(replace(seed_engine.settings, llm_model="test-model", llm_retries=0,
+                            llm_base_url=server.base_url, llm_timeout=5.0))
+        last = final(ChatApp(engine).respond(EXAMPLE_QUESTION, [], mode="llm"))
+    reply = last.history[-1]["content"]
+    assert "Between two and three months" in reply
+    assert "_The LLM failed" in reply  # the note, in italics
+    assert "<mark>between two and three months</mark>" in last.sources
+
+
+# ---- escaping ------------------------------------------------------------------------------
+
+
+def _hostile_answer() -> Answer:
+    text = f"{HOSTILE_TITLE}\n\n{HOSTILE_BODY}"
+    start = text.index("The Harbour")
+    end = len(text)
+    cite = Citation(n=1, article_id="a1", title=HOSTILE_TITLE, source="<b>Outlet</b>",
+                    quote=text[start:end], start=start, end=end, author="<i>me</i>",
+                    date="2020-01-01", url="javascript:alert(1)",
+                    highlight_start=start + 40, highlight_end=start + 50)
+    passage = Passage(text=text, score=1.0, article_id="a1", title=HOSTILE_TITLE,
+                      source="<b>Outlet</b>", start=0, end=end, chunk_id="a1:0", rank=1)
+    return Answer(question="q", text=f"{HOSTILE_TITLE} says {HOSTILE_BODY} [1]",
+                  citations=[cite], passages=[passage], abstained=False,
+                  short="<img src=x onerror=alert(1)>", notes=["<script>x</script>"])
+
+
+def test_render_escapes_hostile_article_text() -> None:
+    ans = _hostile_answer()
+    html_out = sources_html(ans, {"a1:" + str(ans.citations[0].start):
+                                  paragraph_context(HOSTILE_TITLE + "\n\n" + HOSTILE_BODY,
+                                                    ans.citations[0].start,
+                                                    ans.citations[0].end)})
+    html_out += passages_html(ans.passages, ans.citations)
+    for raw in ("<script", "<img", "<b>Outlet", "<i>me", "href='javascript"):
+        assert raw not in html_out, raw
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_out
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html_out
+    assert "[click](javascript:alert(1))" in html_out  # shown as text, not a link
+
+    md = answer_markdown(ans)
+    # the only tags are our own markers; every "<" of the article is an entity
+    assert re.sub(r"</?sup>", "", md).count("<") == 0
+    assert "&lt;script&gt;" in md and "&lt;img src\\=x onerror\\=alert\\(1\\)&gt;" in md
+    assert "](javascript" not in md and "\\[click\\]\\(javascript\\:alert\\(1\\)\\)" in md
+    # and it reads back as the original text for the follow-up logic
+    assert plain_text(md) == ans.text
+
+
+def test_escape_markdown_round_trips_through_plain_text() -> None:
+    s = r"a*b_c `d` [e](f) <g> & h\i #1 $5 | ~x~ 1. - + ! =^:@"
+    assert plain_text(escape_markdown(s)) == s
+    assert engine_history([{"role": "assistant", "content": escape_markdown(s)},
+                           {"role": "assistant", "content": "⚠️ failed"}]) == [
+        {"role": "assistant", "content": s}]
+
+
+def test_hostile_article_is_escaped_end_to_end(app: ChatApp, seed_engine: QA) -> None:
+    seed_engine.add_articles([make_article(HOSTILE_BODY, title=HOSTILE_TITLE,
+                                           source="Daily <b>Bold</b>", url="javascript:alert(1)")])
+    last = final(app.respond("How long were the repairs of the Harbour bridge?", []))
+    reply, sources, passages = last.history[-1]["content"], last.sources, last.passages
+    assert "Nine weeks" in reply or "nine weeks" in reply
+    for out in (sources, passages):
+        assert "<script" not in out and "<img" not in out and "<b>Bold" not in out
+        assert "javascript:" not in out or "href='javascript" not in out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in sources
+    assert "&lt;img src=x onerror=alert(1)&gt;" in passages
+    assert re.sub(r"</?sup>|</?strong>", "", reply).count("<") == 0
+    assert "](javascript" not in reply
+    titles = [row[0] for row in app.library_rows()]
+    assert HOSTILE_TITLE in titles  # the Dataframe shows cells as text
+
+
+# ---- the library ---------------------------------------------------------------------------
+
+
+def test_upload_indexes_good_files_and_reports_bad_ones(app: ChatApp, tmp_path: Path) -> None:
+    good = tmp_path / "bridge.txt"
+    good.write_text("Harbour bridge reopens\n\n" + HOSTILE_BODY, encoding="utf-8")
+    bad = tmp_path / "broken.jsonl"
+    bad.write_text('{"text": "fine record about ports and ships opening"}\n{not json\n',
+                   encoding="utf-8")
+    other = tmp_path / "notes.pdf"
+    other.write_bytes(b"%PDF-1.4")
+    steps: list[tuple[float, str]] = []
+    view = app.upload([str(good), str(bad), str(other)],
+                      progress=lambda f, d: steps.append((f, d)))
+    status = plain_text(view.status)  # the status is escaped Markdown
+    assert "Indexed 2 articles from 3 files: 2 new" in status
+    assert "broken.jsonl:2: invalid JSON" in status and "notes.pdf: unsupported" in status
+    assert str(tmp_path) not in status  # only file names, never server paths
+    assert any(d.startswith("Reading bridge.txt") for _, d in steps)
+    assert any(d.startswith("Indexing 2 article") for _, d in steps)
+    assert "Harbour bridge reopens" in [r[0] for r in view.rows]
+    assert len(view.rows) == 3 and all(r[4] >= 1 for r in view.rows)
+    assert "3 articles" in status and not view.notice
+    assert "National Post" in view.outlets
+    assert app.upload([]).status.startswith("Choose one or more files")
+
+
+def test_paste_text_and_html_then_delete(app: ChatApp) -> None:
+    view = app.paste("Port strike ends", "Dock workers returned on Friday after a "
+                     "two-week strike, the union said.", source="Harbour Times")
+    assert "“Port strike ends” indexed" in plain_text(view.status)
+    assert "Harbour Times" in view.outlets
+    again = app.paste("Port strike ends", "Dock workers returned on Friday after a "
+                      "two-week strike, the union said.", source="Harbour Times")
+    assert "already indexed" in again.status
+
+    page = ("<html><head><title>Ferry service resumes</title></head><body><article>"
+            "<h1>Ferry service resumes</h1><p>The island ferry resumed service on Sunday "
+            "after a storm damaged the pier last month, operators said.</p><p>Repairs to the "
+            "pier took three weeks and cost the operator a large sum of money.</p>"
+            "</article></body></html>")
+    html_view = app.paste("", page)
+    assert "indexed" in html_view.status and len(html_view.rows) == 3
+    assert app.paste("x", "  ").status.startswith("Paste the article")
+
+    port_id = next(aid for label, aid in view.articles if label.startswith("Port strike"))
+    after = app.delete(port_id)
+    assert "Deleted “Port strike ends”" in plain_text(after.status)
+    assert port_id not in [r[5] for r in after.rows]
+    assert "No article with id" in app.delete("nope").status
+    assert app.delete("").status.startswith("Pick the article")
+
+
+def test_api_ask_returns_the_answer_dict_or_an_error(app: ChatApp) -> None:
+    ans = app.api_ask(EXAMPLE_QUESTION, "[]")
+    assert ans["short"] == "between two and three months"
+    assert ans["citations"][0]["quote"] == SLOG
+    assert "not valid JSON" in app.api_ask(EXAMPLE_QUESTION, "[oops")["error"]
+    assert "empty" in app.api_ask("  ", "[]")["error"]
+    hist = json.dumps([
+        {"role": "user", "content": "Who is appealing to protect civilians?"},
+        {"role": "assistant", "content": "UN SecretaryGeneral Antonio Guterres [1]"}])
+    assert "Guterres" in app.api_ask("What did he say about Idlib?", hist)["query"]
+
+
+# ---- gradio_client against a launched app --------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_gradio_client_calls_ask(seed_engine: QA) -> None:
+    from gradio_client import Client
+
+    from ui.app import launch
+
+    port = _free_port()
+    demo = launch(seed_engine, host="127.0.0.1", port=port, prevent_thread_lock=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        api = client.view_api(print_info=False, return_format="dict")
+        assert "/ask" in api["named_endpoints"]
+        assert list(api["named_endpoints"]) == ["/ask"]  # the UI's own events stay private
+        answer = client.predict(EXAMPLE_QUESTION, "[]", api_name="/ask")
+        assert answer["short"] == "between two and three months"
+        assert answer["text"].startswith("Between two and three months [1]")
+        assert answer["citations"][0]["quote"] == SLOG
+        # the queue answers a few questions at a time
+        assert demo._queue.default_concurrency_limit == 4
+    finally:
+        demo.close()

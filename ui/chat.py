@@ -1,0 +1,345 @@
+"""The chat UI's callbacks: answer a question in the chat, manage the article library.
+
+:class:`ChatApp` returns plain values (Markdown, HTML, table rows) in :class:`ChatView` and
+:class:`LibraryView`, so tests drive it without a browser; :mod:`ui.app` wires it to Gradio.
+
+Example:
+    >>> app = ChatApp(QA(Settings.from_env()))  # doctest: +SKIP
+    >>> view = list(app.respond("How long does the SDF expect the fight to last?", []))[-1]
+    >>> view.history[-1]["content"]  # doctest: +SKIP
+    '**Between two and three months** <sup>[1]</sup>\n\nThe Syrian Democratic Forces ...'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from qa.answer_types import Answer
+from qa.articles import SUPPORTED_SUFFIXES, Article, load_paths, make_article, parse_html
+from qa.engine import QA
+from qa.errors import QAError
+from qa.retrieval import Filters
+from ui.render import (
+    Context,
+    answer_markdown,
+    context_key,
+    escape_markdown,
+    markdown_with_markers,
+    paragraph_context,
+    passages_html,
+    passages_label,
+    plain_text,
+    query_markdown,
+    sources_html,
+)
+
+log = logging.getLogger(__name__)
+
+EXAMPLE_QUESTION = "How long does the SDF expect the fight to last?"
+UPLOAD_TYPES = sorted(SUPPORTED_SUFFIXES)
+EMPTY_INDEX = ("No articles are indexed yet. Add some in the **Library** tab: upload files "
+               "(.txt .md .html .json .jsonl) or paste an article's text.")
+THINKING = "…"
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+class ChatView(NamedTuple):
+    """What one step of :meth:`ChatApp.respond` shows.
+
+    Attributes:
+        history: The chat messages (``{"role", "content"}``, content as Markdown).
+        sources: The sources panel's HTML.
+        passages: The retrieved passages' HTML (behind a toggle).
+        passages_label: The toggle's label.
+        status: The searched query, or why nothing was asked (Markdown).
+        question: What stays in the question box.
+    """
+
+    history: list[dict[str, str]]
+    sources: str
+    passages: str
+    passages_label: str
+    status: str
+    question: str
+
+
+class LibraryView(NamedTuple):
+    """What the Library tab shows after an action.
+
+    Attributes:
+        status: What the action did, per-file errors included (Markdown).
+        rows: One row per article: title, outlet, byline, date, chunks, id.
+        outlets: The outlets, for the chat's outlet filter.
+        articles: ``(label, article id)`` choices for the delete picker.
+        notice: The chat tab's empty-index message, or "" when articles are indexed.
+    """
+
+    status: str
+    rows: list[list[Any]]
+    outlets: list[str]
+    articles: list[tuple[str, str]]
+    notice: str
+
+
+Progress = Callable[[float, str], None]
+
+
+def engine_history(history: list[Any] | None) -> list[dict[str, str]]:
+    """The Chatbot's messages as plain text for the engine (Markdown and error replies dropped)."""
+    out = []
+    for m in history or []:
+        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
+            continue
+        content = m.get("content")
+        if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
+            content = " ".join(str(c.get("text", "")) if isinstance(c, dict) else str(c)
+                               for c in content)
+        text = str(content or "")
+        if m["role"] == "assistant" and (text.startswith("⚠️") or text == THINKING
+                                         or text == EMPTY_INDEX):
+            continue
+        text = plain_text(text)
+        out.append({"role": str(m["role"]), "content": text})
+    return out
+
+
+class ChatApp:
+    """The UI's callbacks over one :class:`QA` engine (testable without a browser)."""
+
+    def __init__(self, engine: QA) -> None:
+        self.engine = engine
+
+    # ---- chat -------------------------------------------------------------------------
+
+    def respond(
+        self, message: str, history: list[Any] | None, k: float = 5, mode: str = "extractive",
+        outlets: list[str] | None = None, date_from: str = "", date_to: str = "",
+    ) -> Iterator[ChatView]:
+        """Answer ``message`` in the chat, streaming LLM text as it comes.
+
+        Args:
+            message: The question typed.
+            history: The chat so far (the Chatbot's messages).
+            k: Passages to retrieve.
+            mode: ``extractive`` or ``llm``.
+            outlets: Only search articles from these outlets.
+            date_from: Only articles dated on or after this ``YYYY-MM-DD`` date.
+            date_to: Only articles dated on or before this date.
+
+        Yields:
+            A :class:`ChatView` per step: the question posted, each streamed piece, and the
+            final answer with its sources, passages and searched query.
+        """
+        history = list(history or [])
+        message = message or ""
+        empty_sources, label = sources_html(None), passages_label(None)
+        if not message.strip():
+            yield ChatView(history, empty_sources, "", label,
+                           "⚠️ Type a question about the articles first.", message)
+            return
+        date_from, date_to = (date_from or "").strip(), (date_to or "").strip()
+        for name, value in (("From date", date_from), ("To date", date_to)):
+            if value and not _DATE.match(value):
+                yield ChatView(history, empty_sources, "", label,
+                               f"⚠️ {name} must be written YYYY-MM-DD (e.g. 2018-09-11), "
+                               f"got {escape_markdown(value)!s}.", message)
+                return
+        previous = engine_history(history)
+        asked = history + [{"role": "user", "content": escape_markdown(message)}]
+
+        def step(reply: str) -> ChatView:
+            # a fresh list per step: each view stays as it was yielded
+            return ChatView([*asked, {"role": "assistant", "content": reply}], empty_sources,
+                            "", label, "", "")
+
+        yield step(THINKING)
+        try:
+            if not self.engine.index.chunks:
+                yield step(EMPTY_INDEX)
+                return
+            filters = Filters(sources=tuple(outlets or ()), date_from=date_from,
+                              date_to=date_to)
+            streamed = ""
+            answer: Answer | None = None
+            for item in self.engine.ask_stream(message, previous, k=int(k), mode=mode,
+                                               filters=filters):
+                if isinstance(item, Answer):
+                    answer = item
+                else:
+                    streamed += item
+                    yield step(markdown_with_markers(streamed) + " ▍")
+            if answer is None:
+                raise RuntimeError("the engine returned no answer")
+        except QAError as e:
+            yield step(f"⚠️ {escape_markdown(str(e))}")
+            return
+        except Exception as e:  # a bug: keep the traceback in the log, tell the reader
+            log.exception("answering %r failed", message)
+            yield step(f"⚠️ Something went wrong while answering "
+                       f"({escape_markdown(type(e).__name__)}); the server log has the details.")
+            return
+        yield ChatView([*asked, {"role": "assistant", "content": answer_markdown(answer)}],
+                       sources_html(answer, self.citation_context(answer)),
+                       passages_html(answer.passages, answer.citations),
+                       passages_label(answer), query_markdown(answer), "")
+
+    def citation_context(self, answer: Answer) -> dict[str, Context]:
+        """The text around each cited sentence, for "show the surrounding paragraph"."""
+        out = {}
+        for c in answer.citations:
+            try:
+                text = self.engine.article(c.article_id).text
+            except QAError:
+                continue
+            out[context_key(c)] = paragraph_context(text, c.start, c.end)
+        return out
+
+    def api_ask(self, question: str, history_json: str = "[]") -> dict[str, Any]:
+        """The ``/ask`` API: a question and a JSON list of earlier chat messages -> Answer dict.
+
+        Errors come back as ``{"error": message}`` (an empty question, bad history JSON).
+        """
+        try:
+            history = json.loads(history_json or "[]")
+        except json.JSONDecodeError as e:
+            return {"error": f"history_json is not valid JSON: {e}"}
+        if not isinstance(history, list):
+            return {"error": "history_json must be a JSON list of {role, content} messages"}
+        try:
+            return self.engine.ask(question, history).to_dict()
+        except QAError as e:
+            return {"error": str(e)}
+
+    # ---- library ----------------------------------------------------------------------
+
+    def library_rows(self) -> list[list[Any]]:
+        """One row per indexed article: title, outlet, byline, date, chunks, id."""
+        idx = self.engine.index
+        counts: dict[str, int] = {}
+        for c in idx.chunks:
+            counts[c.article_id] = counts.get(c.article_id, 0) + 1
+        return [[a.title or _untitled(a), a.source, a.author, a.date, counts.get(a.id, 0), a.id]
+                for a in idx.articles]
+
+    def library_view(self, status: str = "") -> LibraryView:
+        """The Library tab's content (and the chat's empty-index notice) as it is now."""
+        try:
+            idx = self.engine.index
+        except QAError as e:
+            msg = f"⚠️ {escape_markdown(str(e))}"
+            return LibraryView(status or msg, [], [], [], msg)
+        n_articles, n_chunks = len(idx.articles), len(idx.chunks)
+        summary = f"**{_plural(n_articles, 'article')}**, {_plural(n_chunks, 'chunk')} indexed."
+        outlets = sorted({a.source for a in idx.articles if a.source})
+        choices = [(_article_label(a), a.id) for a in idx.articles]
+        return LibraryView(f"{status}\n\n{summary}" if status else summary,
+                           self.library_rows(), outlets, choices,
+                           "" if n_chunks else EMPTY_INDEX)
+
+    def upload(self, files: list[Any] | None, progress: Progress | None = None) -> LibraryView:
+        """Read and index uploaded files; a file that fails is reported, the rest indexed.
+
+        Args:
+            files: Paths of the uploaded files (Gradio's temp copies, named as uploaded).
+            progress: Called with (fraction, description) while reading and indexing.
+        """
+        paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in files or []]
+        if not paths:
+            return self.library_view("Choose one or more files to upload.")
+        articles: list[Article] = []
+        errors: list[str] = []
+        max_bytes = int(self.engine.settings.max_file_mb * 1e6)
+        for i, p in enumerate(paths):
+            if progress:
+                progress(i / len(paths) * 0.2, f"Reading {Path(p).name}")
+            loaded = load_paths([p], max_bytes=max_bytes)
+            articles.extend(loaded.articles)
+            errors.extend(_short_error(str(e)) for e in loaded.errors)
+            if not loaded.articles and not loaded.errors:
+                errors.append(f"{Path(p).name}: no article found in the file")
+        for e in errors:
+            log.warning("upload: %s", e)
+        lines = []
+        if articles:
+            if progress:
+                progress(0.2, f"Indexing {len(articles)} article(s)")
+            try:
+                r = self.engine.add_articles(articles, show_progress=progress is not None)
+            except QAError as e:
+                return self.library_view(f"⚠️ {escape_markdown(str(e))}")
+            seen = len(r.added) + len(r.replaced) + len(r.unchanged)
+            done = [f"{n} {what}" for n, what in ((len(r.added), "new"),
+                                                   (len(r.replaced), "updated"),
+                                                   (len(r.unchanged), "unchanged"),
+                                                   (len(articles) - seen, "duplicate"))
+                    if n > 0]
+            lines.append(f"Indexed {_plural(len(articles), 'article')} from "
+                         f"{_plural(len(paths), 'file')}: {', '.join(done)} "
+                         f"({_plural(r.chunks, 'chunk')} embedded).")
+        else:
+            lines.append("Nothing was indexed.")
+        lines += [f"- ⚠️ {escape_markdown(e)}" for e in errors]
+        return self.library_view("\n".join(lines))
+
+    def paste(self, title: str, text: str, source: str = "", url: str = "") -> LibraryView:
+        """Index pasted text, or the saved HTML of a page (metadata fields override the page's)."""
+        title, source, url = (title or "").strip(), (source or "").strip(), (url or "").strip()
+        if not text or not text.strip():
+            return self.library_view("Paste the article's text (or its saved HTML) first.")
+        try:
+            if text.lstrip().startswith("<"):
+                article = parse_html(text, "pasted.html")
+                if title or source or url:
+                    article = make_article(article.text, title=title or article.title,
+                                           source=source or article.source,
+                                           author=article.author, date=article.date,
+                                           url=url or article.url, path="pasted.html")
+            else:
+                article = make_article(text, title=title, source=source, url=url,
+                                       path="pasted text")
+            r = self.engine.add_articles([article])
+        except QAError as e:
+            return self.library_view(f"⚠️ {escape_markdown(str(e))}")
+        state = "was already indexed" if r.unchanged else f"indexed ({r.chunks} chunks)"
+        return self.library_view(
+            f"“{escape_markdown(article.title or 'Pasted article')}” {state}.")
+
+    def delete(self, article_id: str | None) -> LibraryView:
+        """Remove an article by id."""
+        article_id = (article_id or "").strip()
+        if not article_id:
+            return self.library_view("Pick the article to delete first.")
+        try:
+            title = self.engine.article(article_id).title
+        except QAError:
+            title = article_id
+        gone = self.engine.delete([article_id])
+        msg = (f"Deleted “{escape_markdown(title)}”." if gone
+               else f"No article with id {escape_markdown(article_id)}.")
+        return self.library_view(msg)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def _untitled(a: Article) -> str:
+    words = a.text.split()
+    return f"(untitled) {' '.join(words[:8])}{'…' * (len(words) > 8)}"
+
+
+def _article_label(a: Article) -> str:
+    label = a.title or _untitled(a)
+    label = label if len(label) <= 70 else label[:69] + "…"
+    return f"{label} — {a.source}" if a.source else label
+
+
+def _short_error(err: str) -> str:
+    # "/tmp/gradio/abc/name.txt: message" -> "name.txt: message" (never the server's path)
+    path, sep, rest = err.partition(": ")
+    return f"{Path(path).name}: {rest}" if sep else err
