@@ -47,6 +47,7 @@ if not CHROMIUM.exists():
                 allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="Playwright is not installed (pip install playwright)")
+expect = sync_api.expect
 
 
 def _free_port() -> int:
@@ -135,7 +136,7 @@ def test_example_question_shows_answer_marker_and_quoted_sentence(page: Any) -> 
     assert "National Post" in sources.inner_text()
 
     sources.get_by_text("Show the surrounding paragraph").click()
-    assert "We expect a long and hard fight" in sources.inner_text()
+    expect(sources).to_contain_text("We expect a long and hard fight")
     page.click("#qa-passages .label-wrap")
     page.locator("#qa-passages .qa-passage").first.wait_for()
     assert "Searched:" in page.inner_text("#qa-status")
@@ -171,9 +172,10 @@ def test_uploaded_article_with_script_payloads_shows_as_text(page: Any,
     assert PAYLOAD_TITLE in sources  # the headline, printed as typed
     assert PAYLOAD_IMG in sources
     page.get_by_text("Show the surrounding paragraph").click()
-    assert "[click](javascript:window.__pwned=1)" in page.inner_text("#qa-sources")
+    expect(page.locator("#qa-sources")).to_contain_text("[click](javascript:window.__pwned=1)")
     page.click("#qa-passages .label-wrap")
-    assert PAYLOAD_TITLE in page.inner_text("#qa-passages")
+    # the toggle renders its passages after the click: wait for them
+    expect(page.locator("#qa-passages")).to_contain_text(PAYLOAD_TITLE)
     # nothing from the article became markup
     assert page.locator("#qa-sources img, #qa-passages img, #qa-chat img[src=x]").count() == 0
     assert page.locator("#qa-sources a[href^=javascript], #qa-chat a[href^=javascript]"
