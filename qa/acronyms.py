@@ -32,6 +32,10 @@ _EXPLICIT_SHORT_LONG = re.compile(
     r"\b([A-Z]{2,8})\s*\(\s*([A-Z][\w'’-]*(?:\s+[\w'’&-]+){1,8})\s*\)"
 )
 MAX_EXPANSIONS = 3
+# Capitalised only because they open a sentence: "During the Broncos' season" is no name.
+_QUESTION_OPENERS = {"during", "after", "before", "prior", "since", "in", "on", "at", "what",
+                     "which", "who", "when", "where", "why", "how", "did", "does", "do", "is",
+                     "are", "was", "were", "the", "a", "an", "according", "besides", "other"}
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,16 @@ class AcronymTable:
         ranked = sorted(got.items(), key=lambda kv: (-kv[1], kv[0]))
         return [p for p, _ in ranked[:MAX_EXPANSIONS]]
 
+    def _needs_long_form(self, key: str) -> bool:
+        """Whether an acronym in a question should be bridged to its long form.
+
+        Only when the corpus never writes the acronym: then only its long form can match.
+        An acronym the corpus writes already matches by itself, and adding its long form
+        (or, worse, a name that merely shares its initials) only adds noise: on SQuAD,
+        bridging every acronym cost 0.01 Hits@1.
+        """
+        return bool(self.pairs.get(key)) and self.acronyms.get(key, 0) == 0
+
     def expand(self, query: str) -> tuple[str, list[Expansion]]:
         """Add expansions to a query.
 
@@ -164,6 +178,8 @@ class AcronymTable:
             return query, used
         for m in reversed(list(_ACRONYM.finditer(query))):
             key = normalize_acronym(m.group())
+            if not self._needs_long_form(key):
+                continue
             longs = self.expansions_of(key)
             # A long form already in the question needs no bridge.
             longs = [x for x in longs if x.lower() not in query.lower()][:1]
@@ -174,9 +190,14 @@ class AcronymTable:
             for phrase in _subphrases(run):
                 for conn in (False, True):
                     key = _initials(phrase, with_connectors=conn)
-                    if len(key) >= 2 and self.acronyms.get(key, 0) > 0 and not re.search(
-                            rf"\b{re.escape(key)}\b", out):
-                        text = " ".join(phrase)
+                    text = " ".join(phrase)
+                    name = re.sub(r"['’]s?$", "", text)
+                    # Bridge a long name only to an acronym the corpus writes, and only when
+                    # the corpus never writes the name itself (else the words already match).
+                    if len(key) >= 2 and self.acronyms.get(key, 0) > 0 and \
+                            name not in self.pairs.get(key, {}) and \
+                            phrase[0].lower() not in _QUESTION_OPENERS and \
+                            not re.search(rf"\b{re.escape(key)}\b", out):
                         used.append(Expansion(text, key, "initials"))
                         out = out.replace(text, f"{text} ({key})", 1)
         return out, used

@@ -5,7 +5,7 @@ Scoring. Each candidate chunk gets four signals: BM25 of the chunk, the best BM2
 of its sentences, the dense (cosine) similarity of the chunk, and the best dense similarity
 of one of its sentences. A question usually matches one sentence, so the sentence-level
 signals sharpen the chunk-level ones. Each signal is z-normalised over the candidate set
-and fused as ``w * lexical + (1 - w) * dense`` (``w = 0.3``). On SQuAD this beats plain
+and fused as ``w * lexical + (1 - w) * dense`` (``w = 0.4``). On SQuAD this beats plain
 BM25, plain dense and reciprocal rank fusion (see README, "Evaluation").
 """
 
@@ -27,7 +27,8 @@ from qa.lexical import terms
 log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "dense", "bm25"]
-LEXICAL_WEIGHT = 0.3
+LEXICAL_WEIGHT = 0.4
+DIVERSITY_MARGIN = 0.05
 CANDIDATES = 100
 
 
@@ -112,11 +113,6 @@ class SearchResult:
     passages: list[Passage]
     sentence_scores: dict[int, float] = field(default_factory=dict)
     query_vector: np.ndarray | None = None
-
-
-def _z(x: np.ndarray) -> np.ndarray:
-    sd = float(x.std())
-    return (x - float(x.mean())) / sd if sd > 1e-9 else np.zeros_like(x)
 
 
 def _allowed_articles(index: ArticleIndex, filters: Filters) -> np.ndarray | None:
@@ -215,16 +211,8 @@ def search(
     bm_s = np.array([float(bm_s_all[index.sentences_of_chunk(int(r))].max())
                      for r in rows_arr], dtype=np.float32)
     bm_cc = bm_c[rows_arr]
-    if mode == "bm25":
-        fused = _z(bm_cc) + _z(bm_s) if bm_cc.any() else np.zeros(len(rows_arr))
-        fused = bm_cc if not bm_cc.any() else fused
-    elif mode == "dense":
-        fused = _z(dense_c) + _z(dense_s)
-    else:
-        fused = LEXICAL_WEIGHT * (_z(bm_cc) + _z(bm_s)) / 2 + (1 - LEXICAL_WEIGHT) * (
-            _z(dense_c) + _z(dense_s)) / 2
-    order = np.argsort(-fused, kind="stable")
-    picked = _diversify([int(rows_arr[i]) for i in order], index, k, max_per_article)
+    fused = fuse(bm_cc, bm_s, dense_c, dense_s, mode)
+    picked = _diversify(rows_arr, fused, index, k, max_per_article)
     pos = {int(r): i for i, r in enumerate(rows_arr)}
     passages = []
     for rank, row in enumerate(picked, start=1):
@@ -241,22 +229,57 @@ def search(
     return SearchResult(question, query, expansions, passages, sent_score, qvec)
 
 
-def _diversify(order: list[int], index: ArticleIndex, k: int, cap: int) -> list[int]:
-    """Take the best ``k`` rows, at most ``cap`` per article while others remain."""
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std()) if len(x) else 0.0
+    return (x - float(x.mean())) / sd if sd > 1e-9 else np.zeros_like(x)
+
+
+def fuse(bm25_chunk: np.ndarray, bm25_sentence: np.ndarray, dense_chunk: np.ndarray,
+         dense_sentence: np.ndarray, mode: Mode = "hybrid") -> np.ndarray:
+    """Fuse the four signals of each candidate into one score.
+
+    Each signal is z-normalised over the candidates; chunk and best-sentence signals count
+    equally, and the lexical half weighs ``LEXICAL_WEIGHT``. On 3,000 SQuAD questions this
+    gave Hits@1 0.818 against 0.812 for max-normalised BM25 beside raw cosines and 0.75 for
+    reciprocal rank fusion of the same four lists.
+    """
+    lexical = (_z(bm25_chunk) + _z(bm25_sentence)) / 2
+    dense = (_z(dense_chunk) + _z(dense_sentence)) / 2
+    if mode == "bm25":
+        # a query with no known word has no lexical signal: keep BM25's (zero) scores
+        return (lexical if bm25_chunk.any() else bm25_chunk).astype(np.float32)
+    if mode == "dense":
+        return dense.astype(np.float32)
+    return (LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * dense).astype(np.float32)
+
+
+def _diversify(rows: np.ndarray, scores: np.ndarray, index: ArticleIndex, k: int,
+               cap: int) -> list[int]:
+    """The best ``k`` rows, with a soft cap per article.
+
+    Rows are taken best first. Once an article holds ``cap`` of the picked rows, each
+    further row of it gives way to a row of another article scoring within
+    ``DIVERSITY_MARGIN`` of it: comparable articles are not crowded out, but a clearly
+    better passage is never dropped for a weak one from elsewhere.
+    """
+    order = np.argsort(-scores, kind="stable")
     if cap <= 0:
-        return order[:k]
+        return [int(rows[i]) for i in order[:k]]
+    articles = index.chunk_article[rows]
     picked: list[int] = []
-    held: list[int] = []
     per: dict[int, int] = {}
-    for row in order:
-        a = int(index.chunk_article[row])
-        if per.get(a, 0) < cap:
-            picked.append(row)
-            per[a] = per.get(a, 0) + 1
-        else:
-            held.append(row)
-        if len(picked) == k:
-            return picked
-    # not enough other articles: fill from the held-back rows, in score order
-    merged = sorted(picked + held[: k - len(picked)], key=order.index)
-    return merged[:k]
+    waiting = list(order)
+    while waiting and len(picked) < k:
+        first = waiting[0]
+        choice = 0
+        if per.get(int(articles[first]), 0) >= cap:
+            for j, i in enumerate(waiting[1:], start=1):
+                if scores[i] < scores[first] - DIVERSITY_MARGIN:
+                    break
+                if per.get(int(articles[i]), 0) < cap:
+                    choice = j
+                    break
+        i = waiting.pop(choice)
+        picked.append(int(rows[i]))
+        per[int(articles[i])] = per.get(int(articles[i]), 0) + 1
+    return picked

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa.acronyms import AcronymTable
@@ -32,8 +33,23 @@ def test_acronym_table_mines_initials_and_definitions():
     q, used = t.expand("How long does the SDF expect the fight to last?")
     assert "Syrian Democratic Forces" in q and used[0].found == "SDF"
     assert t.expansions_of("ISIL")[0] == "Islamic State of Iraq and the Levant"
+    # the corpus writes the long form itself, so a question using it needs no bridge
     q2, used2 = t.expand("Where is the Islamic State of Iraq and the Levant?")
-    assert "(ISIL)" in q2 and used2[0].kind == "initials"
+    assert "(ISIL)" not in q2 and not used2
+
+
+def test_long_names_are_bridged_only_to_acronyms_the_corpus_writes_alone():
+    t = AcronymTable.from_texts([
+        "ISIL fighters retreated from the town on Monday.",
+        "During the Broncos' season, Peyton Manning threw for 4,000 yards (PM says).",
+    ])
+    q, used = t.expand("Where is the Islamic State of Iraq and the Levant?")
+    assert "(ISIL)" in q and used[0].kind == "initials"
+    # a name the corpus writes, a possessive of it, or an opening word is not bridged
+    q2, used2 = t.expand("During the Broncos' season, what was Peyton Manning's rating?")
+    assert not used2 and q2.endswith("rating?")
+    # an acronym the corpus writes is searched as it is
+    assert t.expand("Where did ISIL retreat?")[1] == []
 
 
 def test_sdf_finds_the_syrian_democratic_forces_among_distractors(mixed_index, model,
@@ -69,9 +85,25 @@ def test_filter_by_source_and_article(mixed_index, model, seed_article):
     assert r.passages and {p.article_id for p in r.passages} == {other.id}
 
 
-def test_diversity_cap(mixed_index, model, seed_article):
-    r = search(mixed_index, model, "Islamic State Syria Idlib civilians", k=6, max_per_article=2)
-    assert sum(p.article_id == seed_article.id for p in r.passages) <= 2
+def test_diversity_cap_lets_comparable_articles_in_but_keeps_clearly_better_passages():
+    from types import SimpleNamespace
+
+    from qa.retrieval import DIVERSITY_MARGIN, _diversify
+
+    # rows 0-3 are chunks of article 0, row 4 of article 1, row 5 of article 2
+    index = SimpleNamespace(chunk_article=np.array([0, 0, 0, 0, 1, 2]))
+    rows = np.arange(6)
+    close = np.array([0.90, 0.89, 0.88, 0.87, 0.88 - DIVERSITY_MARGIN / 2, 0.10])
+    # after two chunks of article 0, article 1's comparable chunk comes before a third
+    assert _diversify(rows, close, index, 4, 2) == [0, 1, 4, 2]
+    far = np.array([0.90, 0.89, 0.88, 0.87, 0.88 - 3 * DIVERSITY_MARGIN, 0.10])
+    # a much weaker chunk of another article does not push out a better one
+    assert _diversify(rows, far, index, 4, 2) == [0, 1, 2, 3]
+    assert _diversify(rows, close, index, 4, 0) == [0, 1, 2, 3]  # no cap: score order
+
+
+def test_per_article_cap_off_keeps_every_chunk_of_the_best_article(mixed_index, model,
+                                                                    seed_article):
     r = search(mixed_index, model, "Islamic State Syria Idlib civilians", k=6, max_per_article=0)
     assert sum(p.article_id == seed_article.id for p in r.passages) >= 3
 
