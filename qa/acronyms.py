@@ -112,12 +112,17 @@ class AcronymTable:
     """Acronym -> expansions mined from a corpus, and the corpus's set of acronyms."""
 
     def __init__(self, pairs: dict[str, Counter[str]] | None = None,
-                 acronyms: Counter[str] | None = None) -> None:
+                 acronyms: Counter[str] | None = None,
+                 unbridged: Counter[str] | None = None) -> None:
         self.pairs: dict[str, Counter[str]] = defaultdict(Counter, pairs or {})
         self.acronyms: Counter[str] = acronyms or Counter()
+        # articles that write an acronym's long form but never the acronym itself
+        self.unbridged: Counter[str] = unbridged or Counter()
 
     def add_text(self, text: str) -> None:
         """Mine one article's text (call once per article)."""
+        written: set[str] = set()
+        long_forms: set[str] = set()
         for line in text.split("\n"):
             if _is_caps_sentence(line):
                 continue
@@ -136,12 +141,16 @@ class AcronymTable:
                 self.pairs[normalize_acronym(m.group(1))][m.group(2)] += 5
             for m in _ACRONYM.finditer(line):
                 self.acronyms[normalize_acronym(m.group())] += 1
+                written.add(normalize_acronym(m.group()))
             for run in capitalised_phrases(line):
                 for phrase in _subphrases(run):
                     for conn in (False, True):
                         key = _initials(phrase, with_connectors=conn)
                         if 2 <= len(key) <= 8:
                             self.pairs[key][" ".join(phrase)] += 1
+                            long_forms.add(key)
+        for key in long_forms - written:
+            self.unbridged[key] += 1
 
     def expansions_of(self, acronym: str) -> list[str]:
         """The most frequent expansions of an acronym, best first."""
@@ -154,12 +163,15 @@ class AcronymTable:
     def _needs_long_form(self, key: str) -> bool:
         """Whether an acronym in a question should be bridged to its long form.
 
-        Only when the corpus never writes the acronym: then only its long form can match.
-        An acronym the corpus writes already matches by itself, and adding its long form
-        (or, worse, a name that merely shares its initials) only adds noise: on SQuAD,
+        When some article writes the long form without the acronym: a question using the
+        acronym could not match that article's words otherwise ("SDF" -> the Syrian
+        Democratic Forces of an article that never writes "SDF"). When every article that
+        names it also writes the acronym, the acronym matches by itself, and adding the long
+        form (or, worse, a name that merely shares its initials) only adds noise: on SQuAD,
         bridging every acronym cost 0.01 Hits@1.
         """
-        return bool(self.pairs.get(key)) and self.acronyms.get(key, 0) == 0
+        return bool(self.pairs.get(key)) and (self.acronyms.get(key, 0) == 0
+                                              or self.unbridged.get(key, 0) > 0)
 
     def expand(self, query: str) -> tuple[str, list[Expansion]]:
         """Add expansions to a query.
@@ -206,7 +218,8 @@ class AcronymTable:
         """Keep the useful part: acronyms with their top expansions."""
         pairs = {k: dict(Counter(v).most_common(MAX_EXPANSIONS * 2)) for k, v in
                  self.pairs.items() if sum(v.values()) >= 1}
-        return {"pairs": pairs, "acronyms": dict(self.acronyms)}
+        return {"pairs": pairs, "acronyms": dict(self.acronyms),
+                "unbridged": dict(self.unbridged)}
 
     def save(self, path: Path) -> None:
         """Write the table as JSON."""
@@ -216,7 +229,8 @@ class AcronymTable:
     def load(cls, path: Path) -> AcronymTable:
         """Read a table written by :meth:`save`."""
         d = json.loads(path.read_text())
-        return cls({k: Counter(v) for k, v in d["pairs"].items()}, Counter(d["acronyms"]))
+        return cls({k: Counter(v) for k, v in d["pairs"].items()}, Counter(d["acronyms"]),
+                   Counter(d.get("unbridged", {})))
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> AcronymTable:

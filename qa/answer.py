@@ -28,7 +28,7 @@ from qa.answer_types import Answer
 from qa.articles import Article
 from qa.cite import Citation, make_citation
 from qa.index import ArticleIndex
-from qa.lexical import terms
+from qa.lexical import query_terms, terms
 from qa.questions import QuestionInfo, analyse, find_spans
 from qa.retrieval import SearchResult
 
@@ -38,12 +38,39 @@ TYPED_KINDS = {"duration", "date", "number", "money", "percent"}
 NAME_KINDS = {"person", "place", "organisation"}
 _PRONOUN_START = re.compile(r"^\W*(he|she|it|they|this|that|these|those|its|his|her|their|"
                             r"the group|the militia|the company)\b", re.I)
-W_DENSE, W_WORDS, W_KIND = 0.5, 0.35, 0.15
+# Weights of a sentence's score (see score_sentences). Chosen on a seeded sample of SQuAD
+# (``qa eval squad``, --seed 1) and the seed question set, not on the reported samples.
+W_DENSE, W_COVER, W_BM25, W_KIND, W_RANK = 0.55, 0.25, 0.15, 0.10, 0.05
+TYPED_PENALTY = 0.15
+IDF_FLOOR = 1.0
+# Confidence, the figure the abstention threshold applies to: absolute evidence only (no
+# share of the best candidate), so that a question no sentence answers scores low.
+C_DENSE, C_COVER = 0.6, 0.4
+_TITLES = re.compile(r"\b(Mr|Mrs|Ms|Dr|Col|Gen|Lt|Sgt|Capt|Sen|Rep|Gov|Pres|Prof|Cpl|Maj|Adm)"
+                     r"\.?\s*$")
+_PLACE_PREP = re.compile(r"\b(in|at|from|near|to|into|outside|inside|across|around)\s+(the\s+)?$",
+                         re.I)
 
 
 @dataclass(frozen=True)
 class ScoredSentence:
-    """A candidate sentence and the evidence behind its score."""
+    """A candidate sentence and the evidence behind its score.
+
+    Attributes:
+        row: Sentence row in the index.
+        article_row: Article row in the index.
+        start: Offset of the sentence in the article text.
+        end: Offset just past it.
+        text: ``article_text[start:end]``.
+        dense: Cosine similarity of the searched query and the sentence.
+        cover: IDF-weighted share of the question's words the sentence (or, for a sentence
+            opening with a pronoun, it and the sentence before) contains.
+        lexical: BM25 of the sentence relative to the best candidate (1.0 for the best).
+        kind_match: Whether it holds a span of the kind the question wants.
+        score: The ranking score.
+        confidence: The absolute support the abstention threshold applies to.
+        passage_rank: Rank of the passage it came from.
+    """
 
     row: int
     article_row: int
@@ -51,40 +78,60 @@ class ScoredSentence:
     end: int
     text: str
     dense: float
-    words: float
+    cover: float
+    lexical: float
     kind_match: bool
     score: float
+    confidence: float
     passage_rank: int
 
 
-def _focus_terms(question: str, query: str) -> tuple[set[str], set[str]]:
-    """Content terms of the question, and of the expanded query (acronym bridges added)."""
-    q = set(terms(question))
-    return q, q | set(terms(query))
+@dataclass(frozen=True)
+class _Focus:
+    """The words a sentence should share with the question, with their weights."""
+
+    weights: dict[str, float]
+    question: set[str]
+    bridged: set[str]  # words that only an acronym expansion or the chat history added
+
+    def cover(self, have: set[str]) -> float:
+        total = sum(self.weights.values())
+        if total <= 0:
+            return 0.0
+        got = sum(w for t, w in self.weights.items() if t in have)
+        return min(1.0, got / total)
 
 
-def _word_score(focus: set[str], expanded: set[str], text: str) -> float:
-    if not focus:
-        return 0.0
-    have = set(terms(text))
-    # an acronym counts as found when its expansion is there
-    hits = len(focus & have) + 0.0
-    extra = expanded - focus
-    if extra and len(extra & have) >= max(1, len(extra) // 2):
-        hits += sum(1 for t in focus if t not in have and t not in extra and _is_acronym_term(
-            t, extra))
-    return min(1.0, hits / len(focus))
+def _focus(question: str, result: SearchResult, index: ArticleIndex) -> _Focus:
+    """IDF weights of the question's words; an acronym's expansion shares its weight, and
+    words carried over from the chat history weigh half."""
+    bm = index.bm25_sentences
+    q_terms = list(dict.fromkeys(query_terms(question)))
+    # (sentences are indexed with their headline, so a headline word has a low idf even in
+    # the sentences that do not write it: a floor keeps it from counting for nothing)
+    weights = {t: max(IDF_FLOOR, bm.idf(t)) for t in q_terms}
+    expanded = {t for e in result.expansions for t in terms(e.added)}
+    for e in result.expansions:
+        short = set(terms(e.found))
+        long = [t for t in terms(e.added) if t not in weights]
+        # the acronym's weight moves to its expansion's words, so either form counts
+        moved = sum(weights.pop(t, 0.0) for t in short if t not in terms(e.added))
+        for t in long:
+            weights[t] = max(weights.get(t, 0.0), moved / max(1, len(long)))
+    extra = [t for t in dict.fromkeys(query_terms(result.query)) if t not in weights and
+             t not in expanded and t not in q_terms]
+    for t in extra:  # follow-up context
+        weights[t] = 0.5 * max(IDF_FLOOR, bm.idf(t))
+    return _Focus(weights, set(q_terms), expanded | set(extra))
 
 
-def _is_acronym_term(term: str, expansion_terms: set[str]) -> bool:
-    return len(term) <= 6 and len(expansion_terms) >= 2
-
-
-def _kind_spans(info: QuestionInfo, sentence: str, question: str) -> list[tuple[int, int]]:
-    """Spans of the wanted kind that are not just words of the question."""
+def _kind_spans(info: QuestionInfo, sentence: str, question: str,
+                exclude: set[str] | None = None) -> list[tuple[int, int]]:
+    """Spans of the wanted kind that are not just words of the question (or of an acronym
+    expansion or earlier turn, ``exclude``)."""
     if info.kind not in TYPED_KINDS | NAME_KINDS | {"reason"}:
         return []
-    qterms = set(terms(question))
+    qterms = set(terms(question)) | (exclude or set())
     qlower = question.lower()
     out = []
     time_units = re.compile(r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
@@ -99,71 +146,123 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str) -> list[tuple[
             continue  # "how many fighters" is not answered by "four years"
         if noun and not (noun & set(terms(" ".join(sentence[e:].split()[:4])))) and not (
                 noun & set(terms(span))):
-            continue  # "how many fighters" is not answered by "four sides"
+            following = re.match(r"\s+([A-Za-z][\w-]*)", sentence[e:])
+            if noun & set(terms(sentence)) or (following and terms(following.group(1))):
+                # "how many fighters" is not answered by "four sides", nor by a number
+                # far from the word "fighters"; a bare "(118)" beside "tackles" may be
+                continue
         st = set(terms(span))
         if st and st <= qterms:
             continue
         if span.lower() in qlower:
             continue
+        before = sentence[:s]
+        if info.kind == "place" and (_TITLES.search(before) or re.match(
+                r"^(?:Mr|Mrs|Ms|Dr|Col|Gen|Lt|Sgt|Capt|Sen|Rep|Gov|Prof)\.?\s", span)):
+            continue  # "Col. Sean Ryan" is a person, not a place
+        if info.kind == "place" and not _PLACE_PREP.search(before):
+            continue  # places follow "in", "at", "from" ...
+        if info.kind == "person" and (not _looks_like_name(span) or _PLACE_PREP.search(before)
+                                      or re.search(r"\bthe\s+$", before, re.I)):
+            continue  # "Kurdish-led" is no one's name, "in Baghdad" or "the United States"
+            # no one at all
         out.append((s, e))
     return out
 
 
+_NOT_NAME = re.compile(r"(-\w+|ish|ian|ese|ean|an|i)$")
+
+
+def _looks_like_name(span: str) -> bool:
+    """A person's name: two or more capitalised words, a title and a name, or one
+    capitalised word that is not an adjective of nationality or a hyphenated compound."""
+    words = [w for w in span.split() if w[:1].isupper()]
+    if len(words) >= 2 or _TITLES.search(span.split()[0] + " ") or re.match(
+            r"^(?:Mr|Mrs|Ms|Dr|Col|Gen|Lt|Sgt|Capt|Sen|Rep|Gov|Prof)\.?\s", span):
+        return True
+    return len(words) == 1 and not _NOT_NAME.search(words[0].lower())
+
+
+def _restates(text: str, focus: _Focus) -> bool:
+    """Whether a sentence only repeats the question's words (a headline, say)."""
+    st = set(terms(text))
+    return bool(st) and st <= focus.question | focus.bridged
+
+
 def score_sentences(
-    question: str, result: SearchResult, index: ArticleIndex, info: QuestionInfo
+    question: str, result: SearchResult, index: ArticleIndex, info: QuestionInfo,
+    focus: _Focus | None = None,
 ) -> list[ScoredSentence]:
-    """Score every sentence of the retrieved passages, best first."""
-    focus, expanded = _focus_terms(question, result.query)
+    """Score every sentence of the retrieved passages, best first.
+
+    ``score = W_DENSE * dense + W_COVER * cover + W_BM25 * lexical + W_KIND * kind
+    + W_RANK / passage_rank``, less ``TYPED_PENALTY`` when a question wanting a duration,
+    date or number meets a sentence without one.
+    """
+    focus = focus or _focus(question, result, index)
     seen: set[int] = set()
-    out: list[ScoredSentence] = []
-    chunk_row = {c.id: i for i, c in enumerate(index.chunks)} if result.passages else {}
-    for p in result.passages:
-        row = chunk_row.get(p.chunk_id)
+    rows: list[tuple[int, int]] = []  # (sentence row, passage rank)
+    chunk_row = index.chunk_rows([p.chunk_id for p in result.passages])
+    for p, row in zip(result.passages, chunk_row):
         if row is None:
             continue
         for srow in index.sentences_of_chunk(row):
-            srow = int(srow)
-            if srow in seen:
-                continue
-            seen.add(srow)
-            arow, s, e = (int(x) for x in index.sentences[srow])
-            art = index.articles[arow]
-            if any(s < fe and fs < e for name, (fs, fe) in art.fields.items() if name != "title"):
-                continue  # byline, outlet and date lines answer only questions about them
-            text = art.text[s:e]
-            dense = result.sentence_scores.get(srow)
-            if dense is None and result.query_vector is not None:
-                dense = float(index.sentence_vectors[srow] @ result.query_vector)
-            words = _word_score(focus, expanded, text)
-            if _PRONOUN_START.search(text) and srow > 0 and int(index.sentences[srow - 1][0]) \
-                    == arow:
-                prev = index.sentence_text(srow - 1)
-                words = max(words, 0.8 * _word_score(focus, expanded, prev + " " + text))
-            spans = _kind_spans(info, text, question)
-            kind_match = bool(spans)
-            typed = info.kind in TYPED_KINDS or info.kind in NAME_KINDS
-            score = W_DENSE * float(dense or 0.0) + W_WORDS * words + (
-                W_KIND * (1.0 if kind_match else 0.0) if typed else W_KIND * 0.5)
-            if info.kind in TYPED_KINDS and not kind_match:
-                score -= 0.15  # a "how long" question is not answered by a sentence without one
-            out.append(ScoredSentence(srow, arow, s, e, text, float(dense or 0.0), words,
-                                      kind_match, score, p.rank))
+            if int(srow) not in seen:
+                seen.add(int(srow))
+                rows.append((int(srow), p.rank))
+    top_lex = max((result.sentence_lexical.get(r, 0.0) for r, _ in rows), default=0.0)
+    typed = info.kind in TYPED_KINDS or info.kind in NAME_KINDS
+    out: list[ScoredSentence] = []
+    for srow, prank in rows:
+        arow, s, e = (int(x) for x in index.sentences[srow])
+        art = index.articles[arow]
+        if any(s < fe and fs < e for fs, fe in art.fields.values()):
+            continue  # headline, byline, outlet and date lines answer only questions about them
+        text = art.text[s:e]
+        if _restates(text, focus):
+            continue
+        dense = result.sentence_scores.get(srow)
+        if dense is None and result.query_vector is not None:
+            dense = float(index.sentence_vectors[srow] @ result.query_vector)
+        dense = float(dense or 0.0)
+        have = set(terms(text))
+        cover = focus.cover(have)
+        if _PRONOUN_START.search(text) and srow > 0 and int(index.sentences[srow - 1][0]) \
+                == arow:
+            cover = max(cover, 0.8 * focus.cover(have | set(terms(index.sentence_text(
+                srow - 1)))))
+        lexical = result.sentence_lexical.get(srow, 0.0) / top_lex if top_lex > 0 else 0.0
+        kind_match = bool(_kind_spans(info, text, question, focus.bridged))
+        # a capitalised place is only one kind of answer to "where" ("in berms of sand")
+        kind_weight = 1.0 if typed and info.kind != "place" else 0.5
+        score = (W_DENSE * dense + W_COVER * cover + W_BM25 * lexical + W_RANK / prank
+                 + (W_KIND * kind_weight if kind_match else 0.0))
+        if info.kind in TYPED_KINDS and not kind_match:
+            score -= TYPED_PENALTY
+        confidence = C_DENSE * dense + C_COVER * cover
+        out.append(ScoredSentence(srow, arow, s, e, text, dense, cover, lexical, kind_match,
+                                  score, confidence, prank))
     out.sort(key=lambda x: (-x.score, x.passage_rank, x.row))
     return out
 
 
 def pick_short_answer(
-    info: QuestionInfo, sentence: str, question: str
+    info: QuestionInfo, sentence: str, question: str, exclude: set[str] | None = None
 ) -> tuple[int, int] | None:
     """The span of ``sentence`` that answers the question, or None.
 
     Among spans of the wanted kind, prefers the one nearest to the question's words in the
-    sentence (answers sit next to what the question mentions).
+    sentence (answers sit next to what the question mentions). For "who is X?" it takes
+    the description set beside X ("the Kurdish-led militia").
     """
-    spans = _kind_spans(info, sentence, question)
+    if info.kind == "person" or info.kind == "description":
+        appositive = _appositive(question, sentence, exclude)
+        if appositive:
+            return appositive
+    spans = _kind_spans(info, sentence, question, exclude)
     if not spans:
         return None
-    qterms = set(terms(question))
+    qterms = set(terms(question)) | (exclude or set())
     anchors = [m.start() for m in re.finditer(r"\w+", sentence)
                if set(terms(m.group())) & qterms]
     if not anchors:
@@ -174,6 +273,33 @@ def pick_short_answer(
         return min(min(abs(a - s), abs(a - e)) for a in anchors)
 
     return min(spans, key=lambda sp: (distance(sp), -(sp[1] - sp[0])))
+
+
+_WHO_IS = re.compile(r"^\s*who\s+(?:is|are|was|were)\s+(?:the\s+)?(.+?)\s*\??\s*$",
+                     re.I)
+
+
+_APPOSITIVE = re.compile(
+    r",\s+((?:the|a|an)\s+[^,;:.“”\"]{3,80}?)(?=\s+(?:that|which|who)\b|,|;|\.)")
+
+
+def _appositive(question: str, sentence: str,
+                exclude: set[str] | None) -> tuple[int, int] | None:
+    """For "Who is X?": the phrase after "X," in the sentence ("X, the Kurdish-led militia
+    that ..."), or None."""
+    m = _WHO_IS.match(question)
+    if not m:
+        return None
+    subject = set(terms(m.group(1)))
+    if not subject:
+        return None
+    for c in _APPOSITIVE.finditer(sentence):
+        head = sentence[:c.start()]
+        words = set(terms(" ".join(head.split()[-6:])))
+        # the subject, or the expansion it was searched with ("SDF" -> Syrian Democratic ...)
+        if subject <= words or len((exclude or set()) & words) >= 2:
+            return c.start(1), c.end(1)
+    return None
 
 
 def _metadata_answer(
@@ -226,7 +352,7 @@ def abstain(question: str, result: SearchResult, info: QuestionInfo | None = Non
 
 
 def answer_extractive(
-    question: str, result: SearchResult, index: ArticleIndex, *, threshold: float = 0.36
+    question: str, result: SearchResult, index: ArticleIndex, *, threshold: float = 0.35
 ) -> Answer:
     """Answer a question from retrieved passages without an LLM.
 
@@ -248,35 +374,103 @@ def answer_extractive(
                                                       "field.")
     if not result.passages:
         return abstain(question, result, info)
-    scored = score_sentences(question, result, index, info)
+    focus = _focus(question, result, index)
+    scored = score_sentences(question, result, index, info, focus)
     if not scored:
         return abstain(question, result, info)
     best = scored[0]
-    confidence = max(0.0, min(1.0, best.score))
-    if info.kind in TYPED_KINDS and not best.kind_match:
-        return abstain(question, result, info, confidence,
-                       f"No sentence in the closest passages gives a {info.kind}.")
+    needs_span = info.kind in TYPED_KINDS or (info.kind in NAME_KINDS and _needs_name(
+        question, info.kind))
+    if needs_span and not _answers_kind(info, best, question, focus, index):
+        # a sentence holding the wanted kind of answer, close behind the best, is better
+        alt = next((x for x in scored[1:KIND_LOOKAHEAD] if _answers_kind(info, x, question,
+                                                                          focus, index)
+                    and x.score >= best.score - KIND_MARGIN), None)
+        if alt is None:
+            want = {"person": "name", "place": "place", "organisation": "name"}.get(
+                info.kind, info.kind)
+            return abstain(question, result, info, best.confidence,
+                           f"No sentence in the closest passages gives a {want}.")
+        best = alt
+    unknown = _unknown_names(question, result, index)
+    # a name the articles never mention ("France") is strong evidence they do not answer
+    confidence = max(0.0, min(1.0, best.confidence - UNKNOWN_NAME_PENALTY * len(unknown)))
     if confidence < threshold:
-        return abstain(question, result, info, confidence,
-                       f"Best support {confidence:.2f} is below the threshold {threshold:.2f}.")
+        why = f"Best support {confidence:.2f} is below the threshold {threshold:.2f}."
+        if unknown:
+            why += " The articles never mention " + ", ".join(unknown) + "."
+        return abstain(question, result, info, confidence, why)
     article = index.articles[best.article_row]
-    span = pick_short_answer(info, best.text, question)
+    span = pick_short_answer(info, best.text, question, focus.bridged)
     highlight = (best.start + span[0], best.start + span[1]) if span else None
-    citations = []
+    citations = [make_citation(article, best.start, best.end, 1, highlight=highlight)]
     if _PRONOUN_START.search(best.text) and best.row > 0 and \
             int(index.sentences[best.row - 1][0]) == best.article_row:
+        # the sentence the pronoun points back to, cited after the answer's own
         _, ps, pe = (int(x) for x in index.sentences[best.row - 1])
         if ps < best.start:
-            citations.append(make_citation(article, ps, pe, 1))
-    citations.append(make_citation(article, best.start, best.end, len(citations) + 1,
-                                   highlight=highlight))
+            citations.append(make_citation(article, ps, pe, 2))
     short = best.text[span[0]:span[1]] if span else ""
-    markers = "".join(f"[{c.n}]" for c in citations)
-    body = "\n\n".join(f"{c.quote} [{c.n}]" for c in citations)
-    text = f"{_capitalise(short)} {markers}\n\n{body}" if short else body
+    body = citations[0].quote + " [1]"
+    if len(citations) > 1:
+        body = f"{citations[1].quote} [2] {body}"
+    text = f"{_capitalise(short)} [1]\n\n{body}" if short else body
     return Answer(question=question, text=text, citations=citations, passages=result.passages,
                   abstained=False, short=short, confidence=confidence, query=result.query,
                   expansions=result.expansions, mode="extractive", question_type=info.kind)
+
+
+KIND_LOOKAHEAD = 8
+UNKNOWN_NAME_PENALTY = 0.15
+_NAME_WORD = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z][\w'’-]*")
+
+
+def _unknown_names(question: str, result: SearchResult, index: ArticleIndex) -> list[str]:
+    """Capitalised words of the question (not its first word) that no article contains."""
+    bridged = {e.found for e in result.expansions}
+    out = []
+    for m in _NAME_WORD.finditer(question.strip()):
+        word = m.group()
+        t = terms(word)
+        if t and word not in bridged and not any(index.bm25_sentences.knows(x) for x in t):
+            out.append(word)
+    return out[:2]
+KIND_MARGIN = 0.15
+_DESCRIBE = re.compile(r"^\s*who\s+(is|are|was|were)\s+(the\s+)?[A-Z0-9]")
+_PLACE_NAME_WANTED = re.compile(r"\b(which|what)\s+(\S+\s+)?(country|countries|city|cities|"
+                                r"town|state|province|region|capital|village)\b|\bname\b", re.I)
+
+
+def _needs_name(question: str, kind: str = "person") -> bool:
+    """Whether only a name answers the question ("who said ...", "which town ...", "what
+    is the name of ..."), as against "who are the SDF?", which a description answers, or
+    "where did they hide it?", which "in caves" answers."""
+    if kind == "person":
+        return not _DESCRIBE.match(question)
+    return bool(_PLACE_NAME_WANTED.search(question))
+
+
+_ROLES = frozenset(terms(
+    "general commander chief minister secretary president spokesman spokeswoman spokesperson "
+    "official officer leader director chairman chairwoman governor mayor senator ambassador "
+    "coach captain manager founder owner editor judge king queen prince prime envoy head"))
+
+
+def _answers_kind(info: QuestionInfo, s: ScoredSentence, question: str,
+                  focus: _Focus, index: ArticleIndex | None = None) -> bool:
+    if s.kind_match and info.kind == "person":
+        # "which general ...?" is answered by a sentence naming a general, not a colonel
+        roles = set(terms(question)) & _ROLES
+        if roles:
+            have = set(terms(s.text))
+            if index is not None and s.row > 0:
+                have |= set(terms(index.sentence_text(s.row - 1)))
+            return bool(roles & have)
+        return True
+    if s.kind_match:
+        return True
+    return info.kind == "person" and not _needs_name(question) and _appositive(
+        question, s.text, focus.bridged) is not None
 
 
 def _capitalise(s: str) -> str:

@@ -97,6 +97,7 @@ class ArticleIndex:
         self.manifest = manifest
         self.articles: list[Article] = []
         self.article_row: dict[str, int] = {}
+        self.chunk_row: dict[str, int] = {}
         self.chunks: list[Chunk] = []
         self.chunk_article: np.ndarray = np.zeros(0, dtype=np.int64)
         self.sentences: np.ndarray = np.zeros((0, 3), dtype=np.int64)
@@ -237,6 +238,7 @@ class ArticleIndex:
 
     def _derive(self) -> None:
         self.article_row = {a.id: i for i, a in enumerate(self.articles)}
+        self.chunk_row = {c.id: i for i, c in enumerate(self.chunks)}
         self.chunk_article = np.array([self.article_row[c.article_id] for c in self.chunks],
                                       dtype=np.int64)
         counts = np.diff(self.chunk_sent_offsets)
@@ -275,6 +277,10 @@ class ArticleIndex:
             KeyError: No such article.
         """
         return self.articles[self.article_row[article_id]]
+
+    def chunk_rows(self, chunk_ids: Sequence[str]) -> list[int | None]:
+        """The rows of chunks by id (None for an id the index does not hold)."""
+        return [self.chunk_row.get(c) for c in chunk_ids]
 
     def sentence_text(self, row: int) -> str:
         """The text of a sentence row."""

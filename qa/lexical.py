@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_CAMEL = re.compile(r"(?<=[a-z]{2})(?=[A-Z][a-z])")
 
 
 @lru_cache(maxsize=1)
@@ -31,8 +32,27 @@ def stopwords() -> frozenset[str]:
 def terms(text: str) -> list[str]:
     """Lower-cased, stop-word-free, stemmed word tokens of a text (BM25's view of it)."""
     stop = stopwords()
+    text = _CAMEL.sub(" ", text)  # "SecretaryGeneral" -> "Secretary General"
     words = [w for w in _TOKEN.findall(text.lower()) if w not in stop]
     return _stemmer().stemWords(words) if words else []
+
+
+# Question words say what is asked, not what the answer's text contains ("where" would
+# match "the region where it was born").
+_QUESTION_WORDS = ("what which who whom whose when where why how did does do is are was were "
+                   "name named kind type sort many much long often far old")
+
+
+@lru_cache(maxsize=1)
+def question_terms() -> frozenset[str]:
+    """Stems of question words, left out of queries."""
+    return frozenset(terms(_QUESTION_WORDS))
+
+
+def query_terms(text: str) -> list[str]:
+    """:func:`terms` of a question, without question words."""
+    skip = question_terms()
+    return [t for t in terms(text) if t not in skip]
 
 
 class BM25Index:
@@ -45,6 +65,7 @@ class BM25Index:
     def __init__(self, model=None, size: int = 0) -> None:  # type: ignore[no-untyped-def]
         self._model = model
         self.size = size
+        self._df: np.ndarray | None = None
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> BM25Index:
@@ -67,6 +88,22 @@ class BM25Index:
         if not known:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._model.get_scores(known), dtype=np.float32)
+
+    def knows(self, term: str) -> bool:
+        """Whether any indexed text contains the term."""
+        return self._model is not None and term in self._model.vocab_dict
+
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency of a term; unknown terms get the rarest value."""
+        n = self.size
+        if self._model is None or n == 0:
+            return 0.0
+        if self._df is None:
+            indptr = np.asarray(self._model.scores["indptr"])
+            self._df = np.diff(indptr)
+        j = self._model.vocab_dict.get(term)
+        df = int(self._df[j]) if j is not None and j < len(self._df) else 0
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
     def save(self, folder: Path) -> None:
         """Write the index files into ``folder``."""

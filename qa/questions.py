@@ -90,7 +90,10 @@ _ORG_HINT = re.compile(
     r"network|club|university|school|band|newspaper|government|coalition|league|army|force)",
     re.I)
 _PERSON_HINT = re.compile(r"^\s*(who|whom|whose)\b|\b(who|whom)\b|\b(what|which) "
-                          r"(person|man|woman|official|player|leader|president|spokes\w+)", re.I)
+                          r"((\w+\.)+\s+|[A-Z]\w+\s+)?(person|man|woman|official|player|leader|"
+                          r"president|spokes\w+|general|commander|chief|minister|secretary|"
+                          r"officer|author|writer|actor|singer|king|queen|politician|"
+                          r"scientist|coach|quarterback|senator|governor|mayor|judge)\b", re.I)
 
 
 @dataclass(frozen=True)

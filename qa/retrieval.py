@@ -22,7 +22,7 @@ from qa.acronyms import Expansion
 from qa.errors import BadInputError
 from qa.followup import rewrite_followup
 from qa.index import ArticleIndex
-from qa.lexical import terms
+from qa.lexical import query_terms
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,9 @@ class SearchResult:
         expansions: The acronym/alias bridges the query used.
         passages: Best first.
         sentence_scores: Dense similarity of the (expanded) query to every sentence of the
-            candidate chunks, by sentence row; the answerer reuses it.
+            returned passages, by sentence row; the answerer reuses it.
         query_vector: The query's embedding.
+        sentence_lexical: BM25 of the (expanded) query for the same sentences.
     """
 
     question: str
@@ -113,6 +114,7 @@ class SearchResult:
     passages: list[Passage]
     sentence_scores: dict[int, float] = field(default_factory=dict)
     query_vector: np.ndarray | None = None
+    sentence_lexical: dict[int, float] = field(default_factory=dict)
 
 
 def _allowed_articles(index: ArticleIndex, filters: Filters) -> np.ndarray | None:
@@ -177,7 +179,7 @@ def search(
     allowed = _allowed_articles(index, filters or Filters())
 
     qvec = model.encode_queries([query])[0]
-    qterms = terms(query)
+    qterms = query_terms(query)
     n_chunks = len(index)
     bm_c = index.bm25_chunks.scores(qterms)
     bm_s_all = index.bm25_sentences.scores(qterms)
@@ -203,13 +205,15 @@ def search(
         return SearchResult(question, query, expansions, [], query_vector=qvec)
 
     dense_c = index.chunk_vectors[rows_arr] @ qvec
-    sent_rows = np.unique(np.concatenate([index.sentences_of_chunk(int(r)) for r in rows_arr]))
-    sent_dense = index.sentence_vectors[sent_rows] @ qvec
-    sent_score = dict(zip(sent_rows.tolist(), sent_dense.tolist()))
-    dense_s = np.array([max(sent_score[int(s)] for s in index.sentences_of_chunk(int(r)))
-                        for r in rows_arr], dtype=np.float32)
-    bm_s = np.array([float(bm_s_all[index.sentences_of_chunk(int(r))].max())
-                     for r in rows_arr], dtype=np.float32)
+    # the sentences of every candidate, flattened, with the candidate each belongs to
+    starts = index.chunk_sent_offsets[rows_arr]
+    counts = index.chunk_sent_offsets[rows_arr + 1] - starts
+    flat = index.chunk_sent_flat[np.repeat(starts - np.cumsum(counts) + counts, counts)
+                                 + np.arange(int(counts.sum()))]
+    bounds = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    sent_dense = index.sentence_vectors[flat] @ qvec
+    dense_s = np.maximum.reduceat(sent_dense, bounds).astype(np.float32)
+    bm_s = np.maximum.reduceat(bm_s_all[flat], bounds).astype(np.float32)
     bm_cc = bm_c[rows_arr]
     fused = fuse(bm_cc, bm_s, dense_c, dense_s, mode)
     picked = _diversify(rows_arr, fused, index, k, max_per_article)
@@ -226,7 +230,11 @@ def search(
             signals={"bm25": float(bm_cc[i]), "bm25_sentence": float(bm_s[i]),
                      "dense": float(dense_c[i]), "dense_sentence": float(dense_s[i])},
         ))
-    return SearchResult(question, query, expansions, passages, sent_score, qvec)
+    # the answerer reads the sentences of the returned passages only
+    keep = np.unique(np.concatenate([index.sentences_of_chunk(r) for r in picked]))
+    sent_score = dict(zip(keep.tolist(), (index.sentence_vectors[keep] @ qvec).tolist()))
+    sent_lex = dict(zip(keep.tolist(), bm_s_all[keep].tolist()))
+    return SearchResult(question, query, expansions, passages, sent_score, qvec, sent_lex)
 
 
 def _z(x: np.ndarray) -> np.ndarray:

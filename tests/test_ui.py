@@ -295,3 +295,48 @@ def test_gradio_client_calls_ask(seed_engine: QA) -> None:
         assert demo._queue.default_concurrency_limit == 4
     finally:
         demo.close()
+
+
+CONCURRENT_QUESTIONS = [
+    EXAMPLE_QUESTION,
+    "Who is the spokesman for the U.S.-led military coalition?",
+    "From how many sides was the area attacked?",
+    "Who is appealing to protect civilians?",
+    "What has the Islamic State dug in its remaining territory?",
+]
+
+
+def test_twenty_users_at_once_get_the_single_user_answers(seed_engine: QA) -> None:
+    """20 gradio_client users ask at the same moment: no errors, and each gets exactly the
+    answer a lone user gets (the queue serialises nothing it should not)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    from ui.app import launch
+
+    port = _free_port()
+    demo = launch(seed_engine, host="127.0.0.1", port=port, prevent_thread_lock=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        alone = {q: Client(url, verbose=False).predict(q, "[]", api_name="/ask")
+                 for q in CONCURRENT_QUESTIONS}
+        clients = [Client(url, verbose=False) for _ in range(20)]
+        start = threading.Barrier(20)
+
+        def user(i: int) -> dict:
+            q = CONCURRENT_QUESTIONS[i % len(CONCURRENT_QUESTIONS)]
+            start.wait()  # everyone asks at once
+            return {"question": q, "answer": clients[i].predict(q, "[]", api_name="/ask")}
+
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            results = list(pool.map(user, range(20)))
+        assert len(results) == 20
+        for r in results:
+            got, want = r["answer"], alone[r["question"]]
+            assert got["text"] == want["text"], r["question"]
+            assert got["citations"] == want["citations"]
+            assert got["abstained"] == want["abstained"]
+    finally:
+        demo.close()
