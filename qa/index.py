@@ -125,7 +125,7 @@ class ArticleIndex:
         chunk_tokens: int = 180,
         chunk_overlap: int = 1,
         index_type: str = "auto",
-        hnsw_threshold: int = 200_000,
+        hnsw_threshold: int = 50_000,
     ) -> ArticleIndex:
         """An empty index for a model (nothing is written until the first :meth:`add`)."""
         manifest = {
@@ -525,7 +525,7 @@ def _make_faiss(vectors: np.ndarray, dim: int, manifest: dict[str, Any]) -> Any:
 
     kind = manifest.get("index_type", "auto")
     if kind == "auto":
-        kind = "hnsw" if len(vectors) > int(manifest.get("hnsw_threshold", 200_000)) else "flat"
+        kind = "hnsw" if len(vectors) > int(manifest.get("hnsw_threshold", 50_000)) else "flat"
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80

@@ -58,12 +58,13 @@ class Settings:
     expand_acronyms: bool = True
     """Expand acronyms and their spelled-out names in queries [QA_EXPAND_ACRONYMS]."""
     max_per_article: int = 3
-    """At most this many passages from one article while other articles have candidates;
-    0 turns the cap off [QA_MAX_PER_ARTICLE]."""
+    """Soft cap: beyond this many passages from one article, a passage of another article
+    scoring within ``qa.retrieval.DIVERSITY_MARGIN`` comes first; 0 turns it off
+    [QA_MAX_PER_ARTICLE]."""
     index_type: IndexType = "auto"
     """FAISS index: exact ``flat``, approximate ``hnsw``, or ``auto`` (HNSW above
     ``hnsw_threshold`` vectors) [QA_INDEX_TYPE]."""
-    hnsw_threshold: int = 200_000
+    hnsw_threshold: int = 50_000
     """Vector count above which ``auto`` switches to HNSW."""
     answer_mode: AnswerMode = "extractive"
     """``extractive`` (offline, deterministic) or ``llm`` (an OpenAI-compatible server)
