@@ -65,7 +65,8 @@ class ScoredSentence:
         dense: Cosine similarity of the searched query and the sentence.
         cover: IDF-weighted share of the question's words the sentence (or, for a sentence
             opening with a pronoun, it and the sentence before) contains.
-        lexical: BM25 of the sentence relative to the best candidate (1.0 for the best).
+        lexical: BM25 of the sentence relative to the best candidate or to a sentence holding
+            every known query word once, whichever scores higher.
         kind_match: Whether it holds a span of the kind the question wants.
         score: The ranking score.
         confidence: The absolute support the abstention threshold applies to.
@@ -109,7 +110,9 @@ def _focus(question: str, result: SearchResult, index: ArticleIndex) -> _Focus:
     q_terms = list(dict.fromkeys(query_terms(question)))
     # (sentences are indexed with their headline, so a headline word has a low idf even in
     # the sentences that do not write it: a floor keeps it from counting for nothing)
-    weights = {t: max(IDF_FLOOR, bm.idf(t)) for t in q_terms}
+    # A word no article contains cannot tell one sentence from another: it weighs the floor
+    # too (a missing name is judged by the unknown-name penalty instead).
+    weights = {t: max(IDF_FLOOR, bm.idf(t)) if bm.knows(t) else IDF_FLOOR for t in q_terms}
     expanded = {t for e in result.expansions for t in terms(e.added)}
     for e in result.expansions:
         short = set(terms(e.found))
@@ -121,7 +124,7 @@ def _focus(question: str, result: SearchResult, index: ArticleIndex) -> _Focus:
     extra = [t for t in dict.fromkeys(query_terms(result.query)) if t not in weights and
              t not in expanded and t not in q_terms]
     for t in extra:  # follow-up context
-        weights[t] = 0.5 * max(IDF_FLOOR, bm.idf(t))
+        weights[t] = 0.5 * (max(IDF_FLOOR, bm.idf(t)) if bm.knows(t) else IDF_FLOOR)
     return _Focus(weights, set(q_terms), expanded | set(extra))
 
 
@@ -210,12 +213,23 @@ def score_sentences(
             if int(srow) not in seen:
                 seen.add(int(srow))
                 rows.append((int(srow), p.rank))
-    top_lex = max((result.sentence_lexical.get(r, 0.0) for r, _ in rows), default=0.0)
+    # BM25 relative to the best candidate, or to what a sentence holding every known query
+    # word once would score, whichever is higher: a weak best match stays weak
+    full = sum(index.bm25_sentences.idf(t) for t in set(query_terms(result.query))
+               if index.bm25_sentences.knows(t))
+    top_lex = max([result.sentence_lexical.get(r, 0.0) for r, _ in rows] + [full])
     typed = info.kind in TYPED_KINDS or info.kind in NAME_KINDS
+    names = _question_names(question, result, index)
+    off_topic: dict[int, bool] = {}
     out: list[ScoredSentence] = []
     for srow, prank in rows:
         arow, s, e = (int(x) for x in index.sentences[srow])
         art = index.articles[arow]
+        if arow not in off_topic:
+            # an article that never names what the question names ("Hajin") is about
+            # something else, however well one of its sentences matches
+            low = art.text.lower()
+            off_topic[arow] = bool(names) and not any(n in low for n in names)
         if any(s < fe and fs < e for fs, fe in art.fields.values()):
             continue  # headline, byline, outlet and date lines answer only questions about them
         text = art.text[s:e]
@@ -240,6 +254,9 @@ def score_sentences(
         if info.kind in TYPED_KINDS and not kind_match:
             score -= TYPED_PENALTY
         confidence = C_DENSE * dense + C_COVER * cover
+        if off_topic[arow]:
+            score -= OFF_TOPIC_PENALTY
+            confidence -= OFF_TOPIC_PENALTY
         out.append(ScoredSentence(srow, arow, s, e, text, dense, cover, lexical, kind_match,
                                   score, confidence, prank))
     out.sort(key=lambda x: (-x.score, x.passage_rank, x.row))
@@ -352,7 +369,7 @@ def abstain(question: str, result: SearchResult, info: QuestionInfo | None = Non
 
 
 def answer_extractive(
-    question: str, result: SearchResult, index: ArticleIndex, *, threshold: float = 0.35
+    question: str, result: SearchResult, index: ArticleIndex, *, threshold: float = 0.25
 ) -> Answer:
     """Answer a question from retrieved passages without an LLM.
 
@@ -422,7 +439,22 @@ def answer_extractive(
 
 KIND_LOOKAHEAD = 8
 UNKNOWN_NAME_PENALTY = 0.15
+OFF_TOPIC_PENALTY = 0.15
 _NAME_WORD = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z][\w'’-]*")
+
+
+def _question_names(question: str, result: SearchResult, index: ArticleIndex) -> list[str]:
+    """Capitalised words of the question (not its first) that some article contains, lower
+    case; an acronym counts through its expansion."""
+    bridged = {e.found: e.added for e in result.expansions}
+    out = []
+    for m in _NAME_WORD.finditer(question.strip()):
+        word = m.group()
+        if word in bridged:
+            out.append(bridged[word].lower())
+        elif any(index.bm25_sentences.knows(t) for t in terms(word)):
+            out.append(re.sub(r"['’]s$", "", word).lower())
+    return out
 
 
 def _unknown_names(question: str, result: SearchResult, index: ArticleIndex) -> list[str]:
@@ -456,15 +488,21 @@ _ROLES = frozenset(terms(
     "coach captain manager founder owner editor judge king queen prince prime envoy head"))
 
 
+_COMPOUND_GENERAL = re.compile(r"(?i)(secretary|attorney|governor|director|surgeon|inspector|"
+                               r"postmaster|solicitor|consul)[\s-]?general")
+
+
 def _answers_kind(info: QuestionInfo, s: ScoredSentence, question: str,
                   focus: _Focus, index: ArticleIndex | None = None) -> bool:
     if s.kind_match and info.kind == "person":
         # "which general ...?" is answered by a sentence naming a general, not a colonel
         roles = set(terms(question)) & _ROLES
         if roles:
-            have = set(terms(s.text))
+            text = s.text
             if index is not None and s.row > 0:
-                have |= set(terms(index.sentence_text(s.row - 1)))
+                text = index.sentence_text(s.row - 1) + " " + text
+            # "secretary-general" names no general
+            have = set(terms(_COMPOUND_GENERAL.sub(r"\1", text)))
             return bool(roles & have)
         return True
     if s.kind_match:

@@ -69,7 +69,7 @@ class Settings:
     answer_mode: AnswerMode = "extractive"
     """``extractive`` (offline, deterministic) or ``llm`` (an OpenAI-compatible server)
     [QA_ANSWER_MODE]."""
-    abstain_threshold: float = 0.35
+    abstain_threshold: float = 0.25
     """Answer confidence below which the extractive answerer says the articles don't say;
     calibrated by ``python -m eval.calibrate`` [QA_ABSTAIN_THRESHOLD]."""
     llm_base_url: str = "http://127.0.0.1:11434/v1"
