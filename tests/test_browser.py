@@ -48,6 +48,7 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="Playwright is not installed (pip install playwright)")
 expect = sync_api.expect
+expect.set_options(timeout=TIMEOUT)  # a loaded CI machine renders slowly
 
 
 def _free_port() -> int:
