@@ -94,6 +94,8 @@ class _Focus:
     weights: dict[str, float]
     question: set[str]
     bridged: set[str]  # words that only an acronym expansion or the chat history added
+    names: list[str]  # the question's names that some article contains (lower case)
+    unknown_names: list[str]  # the question's names that no article contains
 
     def cover(self, have: set[str]) -> float:
         total = sum(self.weights.values())
@@ -125,7 +127,8 @@ def _focus(question: str, result: SearchResult, index: ArticleIndex) -> _Focus:
              t not in expanded and t not in q_terms]
     for t in extra:  # follow-up context
         weights[t] = 0.5 * (max(IDF_FLOOR, bm.idf(t)) if bm.knows(t) else IDF_FLOOR)
-    return _Focus(weights, set(q_terms), expanded | set(extra))
+    names, unknown = _question_names(question, result, index)
+    return _Focus(weights, set(q_terms), expanded | set(extra), names, unknown)
 
 
 def _kind_spans(info: QuestionInfo, sentence: str, question: str,
@@ -219,7 +222,7 @@ def score_sentences(
                if index.bm25_sentences.knows(t))
     top_lex = max([result.sentence_lexical.get(r, 0.0) for r, _ in rows] + [full])
     typed = info.kind in TYPED_KINDS or info.kind in NAME_KINDS
-    names = _question_names(question, result, index)
+    names = focus.names
     off_topic: dict[int, bool] = {}
     out: list[ScoredSentence] = []
     for srow, prank in rows:
@@ -409,7 +412,7 @@ def answer_extractive(
             return abstain(question, result, info, best.confidence,
                            f"No sentence in the closest passages gives a {want}.")
         best = alt
-    unknown = _unknown_names(question, result, index)
+    unknown = focus.unknown_names
     # a name the articles never mention ("France") is strong evidence they do not answer
     confidence = max(0.0, min(1.0, best.confidence - UNKNOWN_NAME_PENALTY * len(unknown)))
     if confidence < threshold:
@@ -443,30 +446,25 @@ OFF_TOPIC_PENALTY = 0.15
 _NAME_WORD = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z][\w'’-]*")
 
 
-def _question_names(question: str, result: SearchResult, index: ArticleIndex) -> list[str]:
-    """Capitalised words of the question (not its first) that some article contains, lower
-    case; an acronym counts through its expansion."""
+def _question_names(question: str, result: SearchResult,
+                    index: ArticleIndex) -> tuple[list[str], list[str]]:
+    """Capitalised words of the question (not its first): those some article contains, in
+    lower case (an acronym through its expansion), and those no article contains."""
     bridged = {e.found: e.added for e in result.expansions}
-    out = []
-    for m in _NAME_WORD.finditer(question.strip()):
-        word = m.group()
-        if word in bridged:
-            out.append(bridged[word].lower())
-        elif any(index.bm25_sentences.knows(t) for t in terms(word)):
-            out.append(re.sub(r"['’]s$", "", word).lower())
-    return out
-
-
-def _unknown_names(question: str, result: SearchResult, index: ArticleIndex) -> list[str]:
-    """Capitalised words of the question (not its first word) that no article contains."""
-    bridged = {e.found for e in result.expansions}
-    out = []
+    known: list[str] = []
+    unknown: list[str] = []
     for m in _NAME_WORD.finditer(question.strip()):
         word = m.group()
         t = terms(word)
-        if t and word not in bridged and not any(index.bm25_sentences.knows(x) for x in t):
-            out.append(word)
-    return out[:2]
+        if word in bridged:
+            known.append(bridged[word].lower())
+        elif any(index.bm25_sentences.knows(x) for x in t):
+            known.append(re.sub(r"['’]s$", "", word).lower())
+        elif t:
+            unknown.append(word)
+    return known, unknown[:2]
+
+
 KIND_MARGIN = 0.15
 _DESCRIBE = re.compile(r"^\s*who\s+(is|are|was|were)\s+(the\s+)?[A-Z0-9]")
 _PLACE_NAME_WANTED = re.compile(r"\b(which|what)\s+(\S+\s+)?(country|countries|city|cities|"
