@@ -48,6 +48,8 @@ IDF_FLOOR = 1.0
 C_DENSE, C_COVER = 0.6, 0.4
 _TITLES = re.compile(r"\b(Mr|Mrs|Ms|Dr|Col|Gen|Lt|Sgt|Capt|Sen|Rep|Gov|Pres|Prof|Cpl|Maj|Adm)"
                      r"\.?\s*$")
+# a span that opens with a title ("Col. Sean Ryan")
+_TITLE_START = re.compile(r"^(?:Mr|Mrs|Ms|Dr|Col|Gen|Lt|Sgt|Capt|Sen|Rep|Gov|Prof)\.?\s")
 _PLACE_PREP = re.compile(r"\b(in|at|from|near|to|into|outside|inside|across|around)\s+(the\s+)?$",
                          re.I)
 
@@ -163,8 +165,7 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str,
         if span.lower() in qlower:
             continue
         before = sentence[:s]
-        if info.kind == "place" and (_TITLES.search(before) or re.match(
-                r"^(?:Mr|Mrs|Ms|Dr|Col|Gen|Lt|Sgt|Capt|Sen|Rep|Gov|Prof)\.?\s", span)):
+        if info.kind == "place" and (_TITLES.search(before) or _TITLE_START.match(span)):
             continue  # "Col. Sean Ryan" is a person, not a place
         if info.kind == "place" and not _PLACE_PREP.search(before):
             continue  # places follow "in", "at", "from" ...
@@ -183,8 +184,7 @@ def _looks_like_name(span: str) -> bool:
     """A person's name: two or more capitalised words, a title and a name, or one
     capitalised word that is not an adjective of nationality or a hyphenated compound."""
     words = [w for w in span.split() if w[:1].isupper()]
-    if len(words) >= 2 or _TITLES.search(span.split()[0] + " ") or re.match(
-            r"^(?:Mr|Mrs|Ms|Dr|Col|Gen|Lt|Sgt|Capt|Sen|Rep|Gov|Prof)\.?\s", span):
+    if len(words) >= 2 or _TITLES.search(span.split()[0] + " ") or _TITLE_START.match(span):
         return True
     return len(words) == 1 and not _NOT_NAME.search(words[0].lower())
 
