@@ -43,6 +43,7 @@ _PRONOUN_START = re.compile(r"^\W*(he|she|it|they|this|that|these|those|its|his|
 W_DENSE, W_COVER, W_BM25, W_KIND, W_RANK = 0.55, 0.25, 0.15, 0.10, 0.05
 TYPED_PENALTY = 0.15
 IDF_FLOOR = 1.0
+CONTEXT_SHARE = 0.25  # most of the word cover that chat-history words can give
 # Confidence, the figure the abstention threshold applies to: absolute evidence only (no
 # share of the best candidate), so that a question no sentence answers scores low.
 C_DENSE, C_COVER = 0.6, 0.4
@@ -98,13 +99,28 @@ class _Focus:
     bridged: set[str]  # words that only an acronym expansion or the chat history added
     names: list[str]  # the question's names that some article contains (lower case)
     unknown_names: list[str]  # the question's names that no article contains
+    context: frozenset[str] = frozenset()  # words carried over from earlier chat turns
 
     def cover(self, have: set[str]) -> float:
-        total = sum(self.weights.values())
-        if total <= 0:
-            return 0.0
-        got = sum(w for t, w in self.weights.items() if t in have)
-        return min(1.0, got / total)
+        """IDF-weighted share of the focus words in ``have``. Words carried over from
+        earlier turns count for at most ``CONTEXT_SHARE`` of it when the question has words
+        of its own: they say whom it is about, not what it asks (after "What have the
+        militants done?", "Where did they hide their weapons?" must not be answered by the
+        sentence that answered the first question)."""
+        own_total = own_got = ctx_total = ctx_got = 0.0
+        for t, w in self.weights.items():
+            if t in self.context:
+                ctx_total += w
+                ctx_got += w if t in have else 0.0
+            else:
+                own_total += w
+                own_got += w if t in have else 0.0
+        if own_total <= 0:
+            return min(1.0, ctx_got / ctx_total) if ctx_total > 0 else 0.0
+        if ctx_total <= 0:
+            return min(1.0, own_got / own_total)
+        return min(1.0, (1 - CONTEXT_SHARE) * own_got / own_total
+                   + CONTEXT_SHARE * ctx_got / ctx_total)
 
 
 def _focus(question: str, result: SearchResult, index: ArticleIndex) -> _Focus:
@@ -130,7 +146,8 @@ def _focus(question: str, result: SearchResult, index: ArticleIndex) -> _Focus:
     for t in extra:  # follow-up context
         weights[t] = 0.5 * (max(IDF_FLOOR, bm.idf(t)) if bm.knows(t) else IDF_FLOOR)
     names, unknown = _question_names(question, result, index)
-    return _Focus(weights, set(q_terms), expanded | set(extra), names, unknown)
+    return _Focus(weights, set(q_terms), expanded | set(extra), names, unknown,
+                  frozenset(extra))
 
 
 def _kind_spans(info: QuestionInfo, sentence: str, question: str,
@@ -148,6 +165,7 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str,
     counted = re.search(r"\bhow many (?:more |other |of the )?([a-z]+)", question, re.I)
     noun = set(terms(counted.group(1))) if counted and counted.group(1).lower() not in (
         "people", "times", "persons") else set()
+    asks_report = bool(_REPORT_VERBS.search(question))
     for s, e in find_spans(info.kind, sentence):
         span = sentence[s:e]
         if info.kind == "number" and not wants_time and time_units.search(span):
@@ -165,6 +183,8 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str,
         if span.lower() in qlower:
             continue
         before = sentence[:s]
+        if info.kind == "date" and _REPORTED.search(before) and not asks_report:
+            continue  # "said Tuesday that they had begun": the day of the statement
         if info.kind == "place" and (_TITLES.search(before) or _TITLE_START.match(span)):
             continue  # "Col. Sean Ryan" is a person, not a place
         if info.kind == "place" and not _PLACE_PREP.search(before):
@@ -175,6 +195,14 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str,
             # no one at all
         out.append((s, e))
     return out
+
+
+# News reports date their statements ("the militia said Tuesday that ..."); that date
+# answers "when did they say so", not "when did it happen".
+_REPORT_VERBS = re.compile(r"\b(say|says|said|saying|announc\w*|report\w*|told|tell|state[sd]?|"
+                           r"add(?:s|ed)?|confirm\w*|declar\w*|claim\w*)\b", re.I)
+_REPORTED = re.compile(r"\b(says|said|announced|reported|told reporters|stated|added|"
+                       r"confirmed|declared|claimed)\s+(?:on\s+|late\s+|early\s+)?$", re.I)
 
 
 _NOT_NAME = re.compile(r"(-\w+|ish|ian|ese|ean|an|i)$")
@@ -223,6 +251,7 @@ def score_sentences(
     top_lex = max([result.sentence_lexical.get(r, 0.0) for r, _ in rows] + [full])
     typed = info.kind in TYPED_KINDS or info.kind in NAME_KINDS
     names = focus.names
+    rarest = _rarest_name(question, index) if names else None
     off_topic: dict[int, bool] = {}
     out: list[ScoredSentence] = []
     for srow, prank in rows:
@@ -230,9 +259,8 @@ def score_sentences(
         art = index.articles[arow]
         if arow not in off_topic:
             # an article that never names what the question names ("Hajin") is about
-            # something else, however well one of its sentences matches
-            low = art.text.lower()
-            off_topic[arow] = bool(names) and not any(n in low for n in names)
+            # something else, however well one of its sentences matches ("Islamic banking")
+            off_topic[arow] = rarest is not None and not rarest.search(art.text)
         if any(s < fe and fs < e for fs, fe in art.fields.values()):
             continue  # headline, byline, outlet and date lines answer only questions about them
         text = art.text[s:e]
@@ -341,15 +369,23 @@ def _metadata_answer(
         cite = Citation(n=1, article_id=article.id, title=article.title, source=article.source,
                         quote="", start=0, end=0, author=article.author, date=article.date,
                         url=article.url, kind="metadata")
-    label = {"author": "The article is by", "source": "The article ran in",
-             "date": "The article is dated", "title": "The headline is"}[field]
+    label = {"author": "is by", "source": "ran in", "date": "is dated",
+             "title": "has the headline"}[field]
     where = "the byline" if field == "author" else "the article's header" if span else \
         "the article's metadata"
-    text = f"{label} {value} [1]." + (f"\n\n{cite.quote} [1]" if cite.quote else "")
+    notes = [f"Answered from {where}."]
+    if len({p.article_id for p in result.passages}) > 1:
+        # "this article" with several articles in play: say which one was taken
+        subject = f"The best-matching article, “{article.title or article.id}”,"
+        notes.append("Several articles match; pick one under “Ask about” (or pass "
+                     "--article) to ask about a particular one.")
+    else:
+        subject = "The article"
+    text = f"{subject} {label} {value} [1]." + (f"\n\n{cite.quote} [1]" if cite.quote else "")
     return Answer(question=question, text=text, citations=[cite], passages=result.passages,
                   abstained=False, short=value, confidence=1.0, query=result.query,
                   expansions=result.expansions, mode="metadata", question_type=info.kind,
-                  notes=[f"Answered from {where}."])
+                  notes=notes)
 
 
 def _find_in(article: Article, value: str, span: tuple[int, int]) -> tuple[int, int] | None:
@@ -442,7 +478,7 @@ def answer_extractive(
 
 KIND_LOOKAHEAD = 8
 UNKNOWN_NAME_PENALTY = 0.15
-OFF_TOPIC_PENALTY = 0.15
+OFF_TOPIC_PENALTY = 0.30
 _NAME_WORD = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z][\w'’-]*")
 
 
@@ -463,6 +499,32 @@ def _question_names(question: str, result: SearchResult,
         elif t:
             unknown.append(word)
     return known, unknown[:2]
+
+
+def _rarest_name(question: str, index: ArticleIndex) -> re.Pattern[str] | None:
+    """A pattern for the question's most distinctive name that some article contains
+    ("Hajin" rather than "Islamic State"; "United Nations" also as "UN"), or None."""
+    runs: list[list[str]] = []
+    last_end = -2
+    for m in _NAME_WORD.finditer(question.strip()):
+        word = re.sub(r"['’]s$", "", m.group())
+        if runs and m.start() == last_end + 1:
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+        last_end = m.end()
+    bm = index.bm25_sentences
+    best, best_idf = None, 0.0
+    for run in runs:
+        known = [bm.idf(t) for t in terms(" ".join(run)) if bm.knows(t)]
+        if known and max(known) > best_idf:
+            best, best_idf = run, max(known)
+    if best is None:
+        return None
+    forms = [r"(?i:" + r"\s+".join(map(re.escape, best)) + r")"]
+    if len(best) > 1:  # its initials, as the article may write them
+        forms.append(r"(?-i:" + "".join(w[0] for w in best).upper() + r")")
+    return re.compile(r"\b(?:" + "|".join(forms) + r")\b")
 
 
 KIND_MARGIN = 0.15

@@ -12,6 +12,7 @@ BM25, plain dense and reciprocal rank fusion (see README, "Evaluation").
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -22,7 +23,7 @@ from qa.acronyms import Expansion
 from qa.errors import BadInputError
 from qa.followup import rewrite_followup
 from qa.index import ArticleIndex
-from qa.lexical import query_terms
+from qa.lexical import query_terms, terms
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ class Passage:
         return asdict(self)
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 @dataclass(frozen=True)
 class Filters:
     """Metadata filters for :func:`search`.
@@ -87,6 +91,13 @@ class Filters:
     article_ids: tuple[str, ...] = ()
     date_from: str = ""
     date_to: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("date_from", "date_to"):
+            value = getattr(self, name)
+            if value and not _ISO_DATE.match(value):
+                raise BadInputError(f"filter {name} must be a date written YYYY-MM-DD "
+                                    f"(e.g. 2018-09-11), got {value!r}")
 
     def active(self) -> bool:
         """Whether any filter is set."""
@@ -171,6 +182,7 @@ def search(
     if mode not in ("hybrid", "dense", "bm25"):
         raise BadInputError(f"retrieval mode must be one of hybrid, dense, bm25; got {mode!r}")
     query = rewrite_followup(question, history or [])
+    rewritten = query != question
     expansions: list[Expansion] = []
     if expand_acronyms:
         query, expansions = index.acronyms.expand(query)
@@ -180,6 +192,11 @@ def search(
 
     qvec = model.encode_queries([query])[0]
     qterms = query_terms(query)
+    if rewritten:
+        # words carried over from earlier turns add context; the person's own words
+        # (and their bridges) still decide, so they count twice
+        own = set(query_terms(question)) | {t for e in expansions for t in terms(e.added)}
+        qterms += [t for t in qterms if t in own]
     n_chunks = len(index)
     bm_c = index.bm25_chunks.scores(qterms)
     bm_s_all = index.bm25_sentences.scores(qterms)

@@ -69,3 +69,28 @@ def test_paraphrase_without_shared_words(seed_engine):
     a = seed_engine.ask("What did the militants hide in the desert to help them flee?")
     assert not a.abstained
     assert "buried large quantities of cash" in a.citations[0].quote
+
+
+def test_the_date_of_a_statement_is_not_the_date_of_the_event(seed_engine):
+    # "members of a coalition said Tuesday that they had begun a final push" dates the
+    # statement; the offensive was launched "Monday evening"
+    a = seed_engine.ask("When did the offensive on Hajin begin?")
+    assert "Monday" in a.short and "Tuesday" not in a.short
+    info = analyse("When did the coalition say it had begun the push?")
+    from qa.answer import _kind_spans
+
+    said = "The coalition said Tuesday that it had begun a final push."
+    spans = _kind_spans(info, said, "When did the coalition say it had begun the push?")
+    assert [said[s:e] for s, e in spans] == ["Tuesday"]
+    assert _kind_spans(analyse("When did the push begin?"), said, "When did the push begin?") == []
+
+
+def test_follow_up_answer_follows_the_new_question_not_the_last_answer(seed_engine):
+    history = [
+        {"role": "user", "content": "What have the militants done to prepare for the assault?"},
+        {"role": "assistant", "content": "In its remaining slip of land, the Islamic State has "
+                                         "dug tunnels [1]"},
+    ]
+    a = seed_engine.ask("And where did they hide their weapons?", history)
+    assert not a.abstained
+    assert "caves and underground passages" in a.citations[0].quote

@@ -150,3 +150,36 @@ def test_bm25_and_faiss_stay_in_step_after_ingest_and_delete(tmp_path: Path, mod
     for mode in ("bm25", "dense"):
         r = search(idx, model, words, k=3, mode=mode)
         assert all(p.article_id != target.id for p in r.passages)
+
+
+def test_dates_in_filters_must_be_iso():
+    with pytest.raises(BadInputError, match="date_from must be a date written YYYY-MM-DD"):
+        Filters(date_from="11/09/2018")
+    assert Filters(date_from="2018-09-11").active()
+
+
+def test_this_article_with_distractors_names_the_article_or_follows_the_scope(
+        mixed_index, model, seed_article):
+    from qa.answer import answer_extractive
+
+    q = "Which newspaper ran this story?"
+    scoped = answer_extractive(q, search(mixed_index, model, q, filters=Filters(
+        article_ids=(seed_article.id,))), mixed_index)
+    assert scoped.short == "National Post" and scoped.text.startswith("The article ran in")
+    q = "What is the headline of this article?"
+    open_q = answer_extractive(q, search(mixed_index, model, q), mixed_index)
+    assert open_q.text.startswith("The best-matching article, “")
+    assert any("Ask about" in n for n in open_q.notes)
+
+
+def test_an_article_that_never_names_the_question_s_subject_is_off_topic(mixed_index, model):
+    from qa.answer import _rarest_name
+
+    # the most distinctive name decides ("Hajin", not "Islamic" or "State") ...
+    pat = _rarest_name("How many fighters does the Islamic State still have in Hajin?",
+                       mixed_index)
+    assert pat is not None and pat.search("the fight for Hajin")
+    assert not pat.search("Malaysia lifts its limit on Islamic banking; the State bank")
+    # ... and a name counts when the article writes its initials
+    pat = _rarest_name("Who is the United Nations secretary-general?", mixed_index)
+    assert pat is not None and pat.search("UN SecretaryGeneral Antonio Guterres")
