@@ -105,6 +105,7 @@ class EvalQuestion:
         answerable: Whether the corpus holds the answer (see each loader for how it is set).
         choices: Multiple-choice options, or empty.
         correct_choice: The correct option's text, or "".
+        article_files: The article files the question is about (JSONL sets), resolved.
     """
 
     id: str
@@ -117,6 +118,7 @@ class EvalQuestion:
     answerable: bool = True
     choices: list[str] = field(default_factory=list)
     correct_choice: str = ""
+    article_files: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict of every field."""
@@ -716,6 +718,7 @@ def _parse_jsonl_question(
             history=history,
             evidence=evidence,
             answerable=answerable,
+            article_files=[str(f) for f in files],
         ),
         files,
     )

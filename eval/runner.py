@@ -29,6 +29,8 @@ from eval.datasets import (
 )
 from eval.judge import Judge, first_hit_rank, predicted_answer
 from eval.metrics import abstention_scores, hits_curve, mrr_at_k, percentiles
+from qa.questions import analyse
+from qa.retrieval import Filters
 
 if TYPE_CHECKING:
     from qa.articles import Article
@@ -245,13 +247,28 @@ def _invalid_citations(engine: QA, answer: Any) -> int:
     return bad
 
 
+def question_scope(engine: QA, q: EvalQuestion) -> Filters | None:
+    """The article a question about "this article" (its author, outlet, date or headline)
+    means: with distractors indexed, a reader asks it with that article picked under "Ask
+    about" (``--article`` in the CLI). Other questions search every article."""
+    if not analyse(q.question).kind.startswith("metadata_"):
+        return None
+    ids: list[str] = [q.article_id] if q.article_id else []
+    if q.article_files:
+        files = {str(Path(f).resolve()) for f in q.article_files}
+        ids += [a.id for a in engine.index.articles
+                if a.path and str(Path(a.path).resolve()) in files]
+    return Filters(article_ids=tuple(ids)) if ids else None
+
+
 def run_question(engine: QA, judge: Judge, q: EvalQuestion) -> QuestionRecord:
     """Retrieve the top 10 and answer one question; score both."""
     history = list(q.history) or None
+    scope = question_scope(engine, q)
     t0 = time.perf_counter()
-    result = engine.search(q.question, k=RETRIEVE_K, history=history)
+    result = engine.search(q.question, k=RETRIEVE_K, history=history, filters=scope)
     t1 = time.perf_counter()
-    answer = engine.ask(q.question, history)
+    answer = engine.ask(q.question, history, filters=scope)
     t2 = time.perf_counter()
     scored = judge.retrieval_scored(q)
     rank = first_hit_rank(result.passages, lambda p: judge.is_hit(q, p)) if scored else None

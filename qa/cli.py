@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="retrieval method (env QA_RETRIEVAL; default hybrid)")
     p.add_argument("--source", action="append", default=[], metavar="OUTLET",
                    help="only articles from this outlet (repeatable)")
+    p.add_argument("--article", action="append", default=[], metavar="ID",
+                   help="only this article (repeatable; ids as `qa list` shows them): the one "
+                        "\"this article\" means")
     p.add_argument("--since", default="", metavar="YYYY-MM-DD", help="only articles from this "
                    "date on")
     p.add_argument("--until", default="", metavar="YYYY-MM-DD", help="only articles up to this "
@@ -169,7 +172,8 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 def _filters(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from qa.retrieval import Filters
 
-    return Filters(sources=tuple(args.source), date_from=args.since, date_to=args.until)
+    return Filters(sources=tuple(args.source), article_ids=tuple(args.article),
+                   date_from=args.since, date_to=args.until)
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:

@@ -62,3 +62,22 @@ def test_user_errors_exit_1_without_traceback(tmp_path: Path):
     bad.write_bytes(b"%PDF-1.4")
     r = run_qa("ingest", str(bad), "--index", str(tmp_path / "i"))
     assert r.returncode == 1 and "unsupported file type" in r.stderr
+
+
+def test_ask_about_one_article_and_bad_filter_dates(tmp_path: Path):
+    index = tmp_path / "index"
+    other = tmp_path / "bridge.json"
+    other.write_text(json.dumps({"title": "Bridge reopens", "source": "Harbour Times",
+                                 "text": "The Harbour bridge reopened on Monday after nine "
+                                         "weeks of repairs."}))
+    r = run_qa("ingest", str(ROOT / "seeds"), str(other), "--index", str(index))
+    assert r.returncode == 0, r.stderr
+    listed = run_qa("list", "--json", "--index", str(index))
+    ids = {a["source"]: a["id"] for a in json.loads(listed.stdout)}
+    for outlet in ("National Post", "Harbour Times"):
+        r = run_qa("ask", "Which newspaper ran this story?", "--json", "--article", ids[outlet],
+                   "--index", str(index))
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["short"] == outlet
+    r = run_qa("ask", SEED_QUESTION, "--since", "11/09/2018", "--index", str(index))
+    assert r.returncode == 1 and "YYYY-MM-DD" in r.stderr and "Traceback" not in r.stderr

@@ -341,3 +341,18 @@ def test_calibration_split_holds_out_half_the_articles() -> None:
     assert all(q.article_id in kept and q.answerable for q in answerable)
     assert all(q.article_id not in kept and not q.answerable for q in unanswerable)
     assert split_squad(evalset, 5, seed=1) == (kept, answerable, unanswerable)
+
+
+def test_questions_about_this_article_are_asked_of_their_article(seed_engine) -> None:
+    from eval.runner import question_scope
+    from qa.articles import make_article
+
+    seed_engine.add_articles([make_article("The Harbour bridge reopened on Monday.",
+                                           title="Bridge reopens", source="Harbour Times")])
+    qs = {q.id: q for q in load_jsonl(SEED_SET).questions}
+    meta = next(q for q in qs.values() if q.id.startswith("metadata"))
+    scope = question_scope(seed_engine, meta)
+    seed = next(a for a in seed_engine.index.articles if a.source == "National Post")
+    assert scope is not None and scope.article_ids == (seed.id,)
+    # content questions search every article, distractors included
+    assert question_scope(seed_engine, qs["factoid-01"]) is None

@@ -98,6 +98,18 @@ def test_empty_question_and_bad_date_explain_themselves(app: ChatApp) -> None:
     assert "YYYY-MM-DD" in bad[0].status and bad[0].question == EXAMPLE_QUESTION
 
 
+def test_ask_about_one_article_scopes_the_chat(app: ChatApp, seed_engine: QA) -> None:
+    other = make_article("The Harbour bridge reopened on Monday after nine weeks of repairs.",
+                         title="Bridge reopens", source="Harbour Times", author="A. Writer")
+    seed_engine.add_articles([other])
+    seed = next(a for a in seed_engine.index.articles if a.source == "National Post")
+    for article, outlet in ((seed.id, "National Post"), (other.id, "Harbour Times")):
+        last = final(app.respond("Which newspaper ran this story?", [], article=article))
+        assert outlet in last.history[-1]["content"]
+    # the "Ask about" picker offers every indexed article
+    assert {seed.id, other.id} <= {value for _, value in app.library_view().articles}
+
+
 def test_outlet_filter_with_no_match_abstains(app: ChatApp) -> None:
     last = final(app.respond(EXAMPLE_QUESTION, [], outlets=["Nowhere Gazette"]))
     assert "don't say" in last.history[-1]["content"] or "No sources" in last.sources

@@ -97,13 +97,18 @@ def build_app(engine: QA | None = None) -> Any:
                 view.status, view.question)
 
     def respond(message: str, history: list[Any], k: float, mode: str, outlets: list[str],
-                date_from: str, date_to: str) -> Iterator[tuple[Any, ...]]:
-        for view in app.respond(message, history, k, mode, outlets, date_from, date_to):
+                date_from: str, date_to: str, article: str | None
+                ) -> Iterator[tuple[Any, ...]]:
+        for view in app.respond(message, history, k, mode, outlets, date_from, date_to,
+                                article):
             yield chat_updates(view)
 
-    def library_updates(view: LibraryView) -> tuple[Any, ...]:
+    def library_updates(view: LibraryView, reset_scope: bool = False) -> tuple[Any, ...]:
+        scope = [("All articles", ""), *view.articles]
         return (view.status, view.rows, gr.Dropdown(choices=view.outlets),
                 gr.Dropdown(choices=view.articles, value=None),
+                gr.Dropdown(choices=scope, value="") if reset_scope else
+                gr.Dropdown(choices=scope),
                 gr.Markdown(view.notice, visible=bool(view.notice)))
 
     tracker = gr.Progress(track_tqdm=True)  # also shows the embedding model's tqdm bar
@@ -160,6 +165,10 @@ def build_app(engine: QA | None = None) -> Any:
                                 info=None if settings.llm_available else
                                 "LLM answers need a server: set QA_LLM_MODEL (and "
                                 "QA_LLM_BASE_URL).")
+                            scope = gr.Dropdown(choices=[("All articles", "")], value="",
+                                                label="Ask about",
+                                                info="One article: the one “this article” "
+                                                     "means", elem_id="qa-scope")
                             outlets = gr.Dropdown(choices=[], multiselect=True,
                                                   label="Only these outlets")
                             with gr.Row():
@@ -199,7 +208,7 @@ def build_app(engine: QA | None = None) -> Any:
                         paste = gr.Button("Index pasted article", elem_id="qa-index-paste")
 
         # chat: the question box, the Ask button and the example all answer the same way
-        chat_in = [box, chatbot, k, mode, outlets, date_from, date_to]
+        chat_in = [box, chatbot, k, mode, outlets, date_from, date_to, scope]
         chat_out = [chatbot, sources, passages, passages_box, status, box]
         box.submit(respond, chat_in, chat_out, api_visibility="private", concurrency_id="chat")
         send.click(respond, chat_in, chat_out, api_visibility="private", concurrency_id="chat")
@@ -214,13 +223,14 @@ def build_app(engine: QA | None = None) -> Any:
         chatbot.clear(reset, None, chat_out, api_visibility="private", queue=False)
 
         # library: one writer at a time, on its own queue so questions are not held up
-        lib_out = [lib_status, table, outlets, del_pick, notice]
+        lib_out = [lib_status, table, outlets, del_pick, scope, notice]
         writes: dict[str, Any] = {"api_visibility": "private", "concurrency_id": "ingest",
                                   "concurrency_limit": 1, "show_progress_on": [table]}
         files.upload(upload, [files], [*lib_out, files], **writes)
         paste.click(lambda *a: library_updates(app.paste(*a)), [p_title, p_text, p_source, p_url],
                     lib_out, **writes)
-        delete.click(lambda i: library_updates(app.delete(i)), [del_pick], lib_out, **writes)
+        delete.click(lambda i: library_updates(app.delete(i), reset_scope=True), [del_pick],
+                     lib_out, **writes)
         demo.load(lambda: library_updates(app.library_view()), None, lib_out,
                   api_visibility="private")
 

@@ -119,6 +119,7 @@ class ChatApp:
     def respond(
         self, message: str, history: list[Any] | None, k: float = 5, mode: str = "extractive",
         outlets: list[str] | None = None, date_from: str = "", date_to: str = "",
+        article: str | None = None,
     ) -> Iterator[ChatView]:
         """Answer ``message`` in the chat, streaming LLM text as it comes.
 
@@ -130,6 +131,7 @@ class ChatApp:
             outlets: Only search articles from these outlets.
             date_from: Only articles dated on or after this ``YYYY-MM-DD`` date.
             date_to: Only articles dated on or before this date.
+            article: Only this article (its id): the one "this article" means.
 
         Yields:
             A :class:`ChatView` per step: the question posted, each streamed piece, and the
@@ -163,7 +165,7 @@ class ChatApp:
                 yield step(EMPTY_INDEX)
                 return
             filters = Filters(sources=tuple(outlets or ()), date_from=date_from,
-                              date_to=date_to)
+                              date_to=date_to, article_ids=(article,) if article else ())
             streamed = ""
             answer: Answer | None = None
             for item in self.engine.ask_stream(message, previous, k=int(k), mode=mode,
