@@ -41,6 +41,7 @@ import numpy as np
 from embeddings.base import EmbeddingModel
 
 log = logging.getLogger(__name__)
+SMALL_BATCH = 4  # up to this many texts (queries) run on the one-thread session
 
 Quantization = Literal["auto", "avx2", "avx512", "avx512_vnni", "arm64", "none"]
 QUANTIZATIONS: tuple[str, ...] = ("auto", "avx2", "avx512", "avx512_vnni", "arm64", "none")
@@ -155,21 +156,30 @@ class OnnxModel(EmbeddingModel):
         tok.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
         self._tokenizer = tok
 
+        # Two sessions over the same file: batches (ingest) on every core, and queries on one
+        # thread. A multi-threaded pool spins between runs and around the numpy and FAISS
+        # work of a search, which costs more than a second core gains on one short query
+        # (the torch backend does the same).
+        self._session = self._new_session(ort, threads)
+        self._query_session = self._session if threads == 1 else self._new_session(ort, 1)
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        log.info("onnx backend: %s (%s)", self.file, self.quantization)
+
+    def _new_session(self, ort: Any, threads: int | None) -> Any:
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             opts.intra_op_num_threads = int(threads)
         opts.log_severity_level = 3
-        self._session = ort.InferenceSession(str(self.file), opts,
-                                             providers=["CPUExecutionProvider"])
-        self._inputs = {i.name for i in self._session.get_inputs()}
-        log.info("onnx backend: %s (%s)", self.file, self.quantization)
+        return ort.InferenceSession(str(self.file), opts, providers=["CPUExecutionProvider"])
 
     def encode(
         self, texts: Sequence[str], *, batch_size: int = 32, show_progress: bool = False
     ) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) <= SMALL_BATCH:
+            return self._encode_batch(list(texts), self._query_session)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         texts = list(texts)
@@ -183,17 +193,17 @@ class OnnxModel(EmbeddingModel):
             starts = tqdm(starts, desc="Batches (onnx)", unit="batch")
         for s in starts:
             rows = order[s : s + batch_size]
-            out[rows] = self._encode_batch([texts[i] for i in rows])
+            out[rows] = self._encode_batch([texts[i] for i in rows], self._session)
         return out
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+    def _encode_batch(self, texts: list[str], session: Any) -> np.ndarray:
         enc = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in enc], dtype=np.int64)
         mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        hidden = self._session.run(None, feed)[0]
+        hidden = session.run(None, feed)[0]
         if self._pooling == "cls":
             vec = hidden[:, 0, :]
         else:

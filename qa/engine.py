@@ -127,8 +127,8 @@ class QA:
         """
         loaded = load_paths(paths, max_bytes=int(self.settings.max_file_mb * 1e6))
         errors = [str(e) for e in loaded.errors]
-        for e in loaded.errors:
-            log.warning("%s", e)
+        for e in loaded.errors:  # the caller reports them (the CLI prints each once)
+            log.info("skipped: %s", e)
         report = self.add_articles(loaded.articles, show_progress=show_progress)
         return IngestResult(report=report, errors=errors, files=loaded.files)
 

@@ -11,8 +11,10 @@ BM25, plain dense and reciprocal rank fusion (see README, "Evaluation").
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -204,10 +206,11 @@ def search(
     cands: set[int] = set()
     n_take = min(CANDIDATES, n_chunks)
     if mode != "bm25":
-        _, rows = index.chunk_faiss.search(qvec[None, :], n_take)
+        with _faiss_one_thread():
+            _, rows = index.chunk_faiss.search(qvec[None, :], n_take)
+            _, srows = index.sentence_faiss.search(qvec[None, :], min(CANDIDATES * 2,
+                                                                       len(index.sentences)))
         cands.update(int(r) for r in rows[0] if r >= 0)
-        _, srows = index.sentence_faiss.search(qvec[None, :], min(CANDIDATES * 2,
-                                                                   len(index.sentences)))
         cands.update(int(index.sentence_chunk[r]) for r in srows[0] if r >= 0)
     if mode != "dense":
         cands.update(int(r) for r in _top(bm_c, n_take))
@@ -252,6 +255,21 @@ def search(
     sent_score = dict(zip(keep.tolist(), (index.sentence_vectors[keep] @ qvec).tolist()))
     sent_lex = dict(zip(keep.tolist(), bm_s_all[keep].tolist()))
     return SearchResult(question, query, expansions, passages, sent_score, qvec, sent_lex)
+
+
+@contextlib.contextmanager
+def _faiss_one_thread() -> Iterator[None]:
+    """Run FAISS on one OpenMP thread: for a single query vector its thread team costs more
+    than it gains, and its threads spin on, taking the cores from the numpy work that
+    follows (the embedding backends keep queries on one thread for the same reason)."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def _top(x: np.ndarray, n: int) -> np.ndarray:
