@@ -328,7 +328,8 @@ _WHO_IS = re.compile(r"^\s*who\s+(?:is|are|was|were)\s+(?:the\s+)?(.+?)\s*\??\s*
 
 
 _APPOSITIVE = re.compile(
-    r",\s+((?:the|a|an)\s+[^,;:.“”\"]{3,80}?)(?=\s+(?:that|which|who)\b|,|;|\.)")
+    r",\s+((?:the|a|an)\s+(?:[^,;:.“”\"]|\.(?=[\w-])){3,80}?)(?=\s+(?:that|which|who)\b|,|;|"
+    r"\.(?![\w-]))")  # "U.S.-led" does not end the appositive
 
 
 def _appositive(question: str, sentence: str,
@@ -528,7 +529,7 @@ def _rarest_name(question: str, index: ArticleIndex) -> re.Pattern[str] | None:
 
 
 KIND_MARGIN = 0.15
-_DESCRIBE = re.compile(r"^\s*who\s+(is|are|was|were)\s+(the\s+)?[A-Z0-9]")
+_DESCRIBE = re.compile(r"^\s*(?i:who\s+(?:is|are|was|were)\s+(?:the\s+)?)[A-Z0-9]")
 _PLACE_NAME_WANTED = re.compile(r"\b(which|what)\s+(\S+\s+)?(country|countries|city|cities|"
                                 r"town|state|province|region|capital|village)\b|\bname\b", re.I)
 

@@ -42,7 +42,9 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?|{_MONTH},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH}"
         rf"|(?:the\s+)?\d{{4}}s|\d{{4}}(?:[–-]\d{{2,4}})?|{_MONTH}"
         rf"|(?:last|next|this)\s+(?:week|month|year|weekend|{_WEEKDAY})|yesterday|today|tomorrow"
-        rf"|(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)|[a-z]+(?:teenth|tieth))\s+century)\b"),
+        rf"|(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)|[a-z]+(?:teenth|tieth))\s+century"
+        rf"|(?:(?:more than|less than|about|around|nearly|almost|some|over|just)\s+)?"
+        rf"{_NUM}\s+{_UNIT_TIME}\s+ago)\b"),
     "money": re.compile(
         rf"(?:[$£€¥]\s?\d[\d,]*(?:\.\d+)?(?:\s*(?:million|billion|trillion|m|bn|k))?"
         rf"|\b{_NUM}\s+(?:million|billion|trillion)?\s*(?:dollars|pounds|euros|yen|yuan|"
@@ -57,7 +59,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         re.I),
     "name": re.compile(
         r"\b(?:(?:Mr|Mrs|Ms|Dr|Col|Gen|Lt|Sgt|Capt|Sen|Rep|Gov|Pres|Prof|St)\.\s+)?"
-        r"[A-Z][\w'’-]*(?:\s+(?:(?:of|the|de|von|van|al|bin|and|for|la|le|du)\s+)*"
+        r"(?:(?:[A-Z]\.){2,}|[A-Z][\w'’-]*)"  # "U.S." too
+        r"(?:\s+(?:(?:of|the|de|von|van|al|bin|and|for|la|le|du)\s+)*"
         r"[A-Z][\w'’.-]*)*"),
     "reason": re.compile(
         r"\b(?:because(?: of)?|since|due to|as a result of|owing to|thanks to|in order to|so that|"
@@ -193,7 +196,8 @@ def find_spans(kind: AnswerKind, sentence: str) -> list[tuple[int, int]]:
             s, e = m.start(), m.end()
             while s < e and sentence[s].isspace():
                 s += 1
-            while e > s and sentence[e - 1] in " ,.;:":
+            while e > s and sentence[e - 1] in " ,.;:" and not _ABBREVIATION.search(
+                    sentence[s:e]):
                 e -= 1
             if e - s < 1:
                 continue
@@ -203,8 +207,18 @@ def find_spans(kind: AnswerKind, sentence: str) -> list[tuple[int, int]]:
             if not any(s < pe and ps < e for ps, pe in spans):
                 spans.append((s, e))
     if kind in ("person", "place", "organisation", "entity"):
-        spans = [(s, e) for s, e in spans if sentence[s:e].lower() not in _SENTENCE_STARTERS]
+        # "Monday" and "September" are dates, not anyone's or anywhere's name
+        spans = [(s, e) for s, e in spans if sentence[s:e].lower() not in _SENTENCE_STARTERS
+                 and not _CALENDAR.fullmatch(sentence[s:e])]
+    if kind == "money":
+        # a bare number word ("four sides") is no sum of money; "5", "two million" may be
+        spans = [(s, e) for s, e in spans if PATTERNS["money"].search(sentence[s:e])
+                 or re.search(r"\d|illion", sentence[s:e])]
     return sorted(spans)
+
+
+_ABBREVIATION = re.compile(r"(?:^|[\s(])(?:[A-Z]\.){2,}$")  # keep the last dot of "U.S."
+_CALENDAR = re.compile(rf"{_WEEKDAY}(?:\s+(?:morning|afternoon|evening|night))?|{_MONTH}")
 
 
 _SENTENCE_STARTERS = {

@@ -94,3 +94,18 @@ def test_follow_up_answer_follows_the_new_question_not_the_last_answer(seed_engi
     a = seed_engine.ask("And where did they hide their weapons?", history)
     assert not a.abstained
     assert "caves and underground passages" in a.citations[0].quote
+
+
+def test_spans_keep_abbreviations_relative_dates_and_calendar_words_apart():
+    s = "The war, which a U.S.-backed coalition said Tuesday began more than four years ago."
+    assert [s[a:b] for a, b in find_spans("person", s)] == ["U.S."]  # not "U", nor "Tuesday"
+    assert "more than four years ago" in [s[a:b] for a, b in find_spans("date", s)]
+    cost = "The forces attacked from four sides, at a cost of $5 million."
+    assert [cost[a:b] for a, b in find_spans("money", cost)] == ["$5 million"]
+
+
+def test_who_is_answers_with_the_whole_appositive(seed_engine):
+    a = seed_engine.ask("Who is Sean Ryan?")
+    assert a.short == "a spokesman for the U.S.-led military coalition in Baghdad"
+    a = seed_engine.ask("Who are the SDF?")
+    assert a.short == "the Kurdish-led militia"
