@@ -162,8 +162,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     else:
         for err in result.errors:
             print(f"skipped: {err}", file=sys.stderr)
-        print(f"{len(r.added)} added, {len(r.replaced)} updated, {len(r.unchanged)} unchanged "
-              f"({r.chunks} new chunks); index now holds {r.total_articles} articles, "
+        dup = f", {len(r.duplicates)} duplicates skipped" if r.duplicates else ""
+        print(f"{len(r.added)} added, {len(r.replaced)} updated, {len(r.unchanged)} unchanged"
+              f"{dup} ({r.chunks} new chunks); index now holds {r.total_articles} articles, "
               f"{r.total_chunks} chunks in {engine.settings.index_path}")
     ingested = len(r.added) + len(r.replaced) + len(r.unchanged)
     return 1 if ingested == 0 else 0

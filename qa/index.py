@@ -33,7 +33,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,7 @@ class IngestReport:
         chunks: Chunks embedded by this ingest.
         total_articles: Articles in the index after the ingest.
         total_chunks: Chunks in the index after the ingest.
+        duplicates: Ids given more than once in this ingest (indexed once).
     """
 
     added: list[str]
@@ -72,6 +73,7 @@ class IngestReport:
     chunks: int
     total_articles: int
     total_chunks: int
+    duplicates: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a dict."""
@@ -320,8 +322,10 @@ class ArticleIndex:
             self._reload_if_changed()
             added, replaced, unchanged, todo = [], [], [], []
             seen: set[str] = set()
+            duplicates: list[str] = []
             for a in articles:
                 if a.id in seen:
+                    duplicates.append(a.id)
                     continue
                 seen.add(a.id)
                 old = self.article_row.get(a.id)
@@ -337,7 +341,7 @@ class ArticleIndex:
                 self._rebuild_search()
                 self.save()
             return IngestReport(added, replaced, unchanged, n_new, len(self.articles),
-                                len(self.chunks))
+                                len(self.chunks), duplicates)
 
     def delete(self, article_ids: Sequence[str]) -> list[str]:
         """Remove articles by id and save atomically; returns the ids that were present."""

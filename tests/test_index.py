@@ -50,8 +50,9 @@ def test_reingest_unchanged_does_nothing(seed_index_dir: Path, tmp_path: Path, m
     shutil.copytree(seed_index_dir, path)
     idx = ArticleIndex.load(path)
     gen = idx.manifest["generation"]
-    report = idx.add([seed_article], model)
+    report = idx.add([seed_article, seed_article], model)
     assert report.unchanged == [seed_article.id] and report.chunks == 0
+    assert report.duplicates == [seed_article.id]  # given twice, counted once
     assert ArticleIndex.load(path).manifest["generation"] == gen
 
 

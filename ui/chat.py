@@ -274,11 +274,10 @@ class ChatApp:
                 r = self.engine.add_articles(articles, show_progress=progress is not None)
             except QAError as e:
                 return self.library_view(f"⚠️ {escape_markdown(str(e))}")
-            seen = len(r.added) + len(r.replaced) + len(r.unchanged)
             done = [f"{n} {what}" for n, what in ((len(r.added), "new"),
                                                    (len(r.replaced), "updated"),
                                                    (len(r.unchanged), "unchanged"),
-                                                   (len(articles) - seen, "duplicate"))
+                                                   (len(r.duplicates), "duplicate"))
                     if n > 0]
             lines.append(f"Indexed {_plural(len(articles), 'article')} from "
                          f"{_plural(len(paths), 'file')}: {', '.join(done)} "
