@@ -97,7 +97,7 @@ class _Focus:
     weights: dict[str, float]
     question: set[str]
     bridged: set[str]  # words that only an acronym expansion or the chat history added
-    names: list[str]  # the question's names that some article contains (lower case)
+    topic: re.Pattern[str] | None  # the question's most distinctive name (_rarest_name)
     unknown_names: list[str]  # the question's names that no article contains
     context: frozenset[str] = frozenset()  # words carried over from earlier chat turns
 
@@ -146,7 +146,8 @@ def _focus(question: str, result: SearchResult, index: ArticleIndex) -> _Focus:
     for t in extra:  # follow-up context
         weights[t] = 0.5 * (max(IDF_FLOOR, bm.idf(t)) if bm.knows(t) else IDF_FLOOR)
     names, unknown = _question_names(question, result, index)
-    return _Focus(weights, set(q_terms), expanded | set(extra), names, unknown,
+    topic = _rarest_name(question, index) if names else None
+    return _Focus(weights, set(q_terms), expanded | set(extra), topic, unknown,
                   frozenset(extra))
 
 
@@ -250,8 +251,6 @@ def score_sentences(
                if index.bm25_sentences.knows(t))
     top_lex = max([result.sentence_lexical.get(r, 0.0) for r, _ in rows] + [full])
     typed = info.kind in TYPED_KINDS or info.kind in NAME_KINDS
-    names = focus.names
-    rarest = _rarest_name(question, index) if names else None
     off_topic: dict[int, bool] = {}
     out: list[ScoredSentence] = []
     for srow, prank in rows:
@@ -260,7 +259,7 @@ def score_sentences(
         if arow not in off_topic:
             # an article that never names what the question names ("Hajin") is about
             # something else, however well one of its sentences matches ("Islamic banking")
-            off_topic[arow] = rarest is not None and not rarest.search(art.text)
+            off_topic[arow] = focus.topic is not None and not focus.topic.search(art.text)
         if any(s < fe and fs < e for fs, fe in art.fields.values()):
             continue  # headline, byline, outlet and date lines answer only questions about them
         text = art.text[s:e]
