@@ -145,10 +145,8 @@ def _focus(question: str, result: SearchResult, index: ArticleIndex) -> _Focus:
              t not in expanded and t not in q_terms]
     for t in extra:  # follow-up context
         weights[t] = 0.5 * (max(IDF_FLOOR, bm.idf(t)) if bm.knows(t) else IDF_FLOOR)
-    names, unknown = _question_names(question, result, index)
-    topic = _rarest_name(question, index) if names else None
-    return _Focus(weights, set(q_terms), expanded | set(extra), topic, unknown,
-                  frozenset(extra))
+    return _Focus(weights, set(q_terms), expanded | set(extra), _rarest_name(question, index),
+                  _unknown_names(question, result, index), frozenset(extra))
 
 
 def _kind_spans(info: QuestionInfo, sentence: str, question: str,
@@ -482,23 +480,17 @@ OFF_TOPIC_PENALTY = 0.30
 _NAME_WORD = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z][\w'’-]*")
 
 
-def _question_names(question: str, result: SearchResult,
-                    index: ArticleIndex) -> tuple[list[str], list[str]]:
-    """Capitalised words of the question (not its first): those some article contains, in
-    lower case (an acronym through its expansion), and those no article contains."""
-    bridged = {e.found: e.added for e in result.expansions}
-    known: list[str] = []
+def _unknown_names(question: str, result: SearchResult, index: ArticleIndex) -> list[str]:
+    """Capitalised words of the question (not its first) that no article contains (an
+    acronym counts as contained when it was bridged to its expansion); at most two."""
+    bridged = {e.found for e in result.expansions}
     unknown: list[str] = []
     for m in _NAME_WORD.finditer(question.strip()):
         word = m.group()
         t = terms(word)
-        if word in bridged:
-            known.append(bridged[word].lower())
-        elif any(index.bm25_sentences.knows(x) for x in t):
-            known.append(re.sub(r"['’]s$", "", word).lower())
-        elif t:
+        if t and word not in bridged and not any(index.bm25_sentences.knows(x) for x in t):
             unknown.append(word)
-    return known, unknown[:2]
+    return unknown[:2]
 
 
 def _rarest_name(question: str, index: ArticleIndex) -> re.Pattern[str] | None:
@@ -528,7 +520,6 @@ def _rarest_name(question: str, index: ArticleIndex) -> re.Pattern[str] | None:
 
 
 KIND_MARGIN = 0.15
-_DESCRIBE = re.compile(r"^\s*(?i:who\s+(?:is|are|was|were)\s+(?:the\s+)?)[A-Z0-9]")
 _PLACE_NAME_WANTED = re.compile(r"\b(which|what)\s+(\S+\s+)?(country|countries|city|cities|"
                                 r"town|state|province|region|capital|village)\b|\bname\b", re.I)
 
@@ -537,8 +528,9 @@ def _needs_name(question: str, kind: str = "person") -> bool:
     """Whether only a name answers the question ("who said ...", "which town ...", "what
     is the name of ..."), as against "who are the SDF?", which a description answers, or
     "where did they hide it?", which "in caves" answers."""
-    if kind == "person":
-        return not _DESCRIBE.match(question)
+    if kind == "person":  # "who is X?" with X a name asks for a description of X
+        m = _WHO_IS.match(question)
+        return not (m and re.match(r"[A-Z0-9]", m.group(1)))
     return bool(_PLACE_NAME_WANTED.search(question))
 
 
