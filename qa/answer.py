@@ -38,9 +38,10 @@ TYPED_KINDS = {"duration", "date", "number", "money", "percent"}
 NAME_KINDS = {"person", "place", "organisation"}
 _PRONOUN_START = re.compile(r"^\W*(he|she|it|they|this|that|these|those|its|his|her|their|"
                             r"the group|the militia|the company)\b", re.I)
-# Weights of a sentence's score (see score_sentences). Chosen on a seeded sample of SQuAD
-# (``qa eval squad``, --seed 1) and the seed question set, not on the reported samples.
+# Weights of a sentence's score (see score_sentences). Chosen on seeded samples of SQuAD
+# (``qa eval squad``) and the seed question set, not on the reported samples.
 W_DENSE, W_COVER, W_BM25, W_KIND, W_RANK = 0.55, 0.25, 0.15, 0.10, 0.05
+W_WINDOW, W_PREV = 0.10, 0.05  # the sentence's neighbours (see score_sentences)
 TYPED_PENALTY = 0.15
 IDF_FLOOR = 1.0
 CONTEXT_SHARE = 0.25  # most of the word cover that chat-history words can give
@@ -161,20 +162,28 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str,
     time_units = re.compile(r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
                             r"decades?|centur(y|ies))\b", re.I)
     wants_time = bool(time_units.search(question))
-    counted = re.search(r"\bhow many (?:more |other |of the )?([a-z]+)", question, re.I)
-    noun = set(terms(counted.group(1))) if counted and counted.group(1).lower() not in (
-        "people", "times", "persons") else set()
+    # the thing counted: "how many career sacks did ..." -> {career, sack}
+    counted = re.search(r"\bhow many (?:more |other |of the )?((?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*)"
+                        r"(?=\s+(?:are|is|was|were|did|do|does|have|has|had|will|would|can|"
+                        r"could|in|of|on|at|to|for|per|that|who)\b|\s*\?|\s*$)", question, re.I)
+    if counted is None:
+        counted = re.search(r"\bhow many (?:more |other |of the )?([a-z]+)", question, re.I)
+    noun = set(terms(counted.group(1))) if counted and counted.group(1).split()[0].lower() \
+        not in ("people", "times", "persons") else set()
     asks_report = bool(_REPORT_VERBS.search(question))
+    # "which country ...?" is answered by a country's name wherever it stands ("Japan forced
+    # Thailand into an alliance"); "where ...?" by a place after "in", "at", "from" ...
+    place_named = info.kind == "place" and bool(_PLACE_NAME_WANTED.search(question))
     for s, e in find_spans(info.kind, sentence):
         span = sentence[s:e]
         if info.kind == "number" and not wants_time and time_units.search(span):
             continue  # "how many fighters" is not answered by "four years"
-        if noun and not (noun & set(terms(" ".join(sentence[e:].split()[:4])))) and not (
-                noun & set(terms(span))):
+        if noun and not noun & set(terms(" ".join(sentence[:s].split()[-4:] + [span]
+                                                   + sentence[e:].split()[:4]))):
             following = re.match(r"\s+([A-Za-z][\w-]*)", sentence[e:])
-            if noun & set(terms(sentence)) or (following and terms(following.group(1))):
-                # "how many fighters" is not answered by "four sides", nor by a number
-                # far from the word "fighters"; a bare "(118)" beside "tackles" may be
+            if following and terms(following.group(1)):
+                # "how many fighters" is not answered by "four sides" ("four" counts
+                # something else), but may be by "(118)" or "136," near no noun at all
                 continue
         st = set(terms(span))
         if st and st <= qterms:
@@ -186,7 +195,7 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str,
             continue  # "said Tuesday that they had begun": the day of the statement
         if info.kind == "place" and (_TITLES.search(before) or _TITLE_START.match(span)):
             continue  # "Col. Sean Ryan" is a person, not a place
-        if info.kind == "place" and not _PLACE_PREP.search(before):
+        if info.kind == "place" and not place_named and not _PLACE_PREP.search(before):
             continue  # places follow "in", "at", "from" ...
         if info.kind == "person" and (not _looks_like_name(span) or _PLACE_PREP.search(before)
                                       or re.search(r"\bthe\s+$", before, re.I)):
@@ -229,8 +238,13 @@ def score_sentences(
     """Score every sentence of the retrieved passages, best first.
 
     ``score = W_DENSE * dense + W_COVER * cover + W_BM25 * lexical + W_KIND * kind
-    + W_RANK / passage_rank``, less ``TYPED_PENALTY`` when a question wanting a duration,
-    date or number meets a sentence without one.
+    + W_RANK / passage_rank + W_WINDOW * window_cover + W_PREV * dense_before``, less
+    ``TYPED_PENALTY`` when a question wanting a duration, date or number meets a sentence
+    without one and ``OFF_TOPIC_PENALTY`` when its article never names the question's most
+    distinctive name. ``window_cover`` is the word cover of the sentence with its neighbours
+    and ``dense_before`` the dense similarity of the sentence before it: answers often sit
+    beside the sentence that repeats the question's words ("... Luther's writings. They were
+    ignored in the 18th and 19th centuries").
     """
     focus = focus or _focus(question, result, index)
     seen: set[int] = set()
@@ -250,6 +264,17 @@ def score_sentences(
     top_lex = max([result.sentence_lexical.get(r, 0.0) for r, _ in rows] + [full])
     typed = info.kind in TYPED_KINDS or info.kind in NAME_KINDS
     off_topic: dict[int, bool] = {}
+    n_sent = len(index.sentences)
+
+    def same_article(row: int, arow: int) -> bool:
+        return 0 <= row < n_sent and int(index.sentences[row][0]) == arow
+
+    def dense_of(row: int) -> float:
+        d = result.sentence_scores.get(row)
+        if d is None and result.query_vector is not None:
+            d = float(index.sentence_vectors[row] @ result.query_vector)
+        return float(d or 0.0)
+
     out: list[ScoredSentence] = []
     for srow, prank in rows:
         arow, s, e = (int(x) for x in index.sentences[srow])
@@ -263,27 +288,29 @@ def score_sentences(
         text = art.text[s:e]
         if _restates(text, focus):
             continue
-        dense = result.sentence_scores.get(srow)
-        if dense is None and result.query_vector is not None:
-            dense = float(index.sentence_vectors[srow] @ result.query_vector)
-        dense = float(dense or 0.0)
+        dense = dense_of(srow)
         have = set(terms(text))
         cover = focus.cover(have)
-        if _PRONOUN_START.search(text) and srow > 0 and int(index.sentences[srow - 1][0]) \
-                == arow:
-            cover = max(cover, 0.8 * focus.cover(have | set(terms(index.sentence_text(
-                srow - 1)))))
+        prev = set(terms(index.sentence_text(srow - 1))) if same_article(srow - 1, arow) \
+            else set()
+        after = set(terms(index.sentence_text(srow + 1))) if same_article(srow + 1, arow) \
+            else set()
+        if prev and _PRONOUN_START.search(text):
+            cover = max(cover, 0.8 * focus.cover(have | prev))
         lexical = result.sentence_lexical.get(srow, 0.0) / top_lex if top_lex > 0 else 0.0
         kind_match = bool(_kind_spans(info, text, question, focus.bridged))
         # a capitalised place is only one kind of answer to "where" ("in berms of sand")
         kind_weight = 1.0 if typed and info.kind != "place" else 0.5
         score = (W_DENSE * dense + W_COVER * cover + W_BM25 * lexical + W_RANK / prank
-                 + (W_KIND * kind_weight if kind_match else 0.0))
+                 + (W_KIND * kind_weight if kind_match else 0.0)
+                 + W_WINDOW * focus.cover(have | prev | after)
+                 + W_PREV * (dense_of(srow - 1) if same_article(srow - 1, arow) else 0.0))
         if info.kind in TYPED_KINDS and not kind_match:
             score -= TYPED_PENALTY
-        confidence = C_DENSE * dense + C_COVER * cover
         if off_topic[arow]:
             score -= OFF_TOPIC_PENALTY
+        confidence = C_DENSE * dense + C_COVER * cover
+        if off_topic[arow]:
             confidence -= OFF_TOPIC_PENALTY
         out.append(ScoredSentence(srow, arow, s, e, text, dense, cover, lexical, kind_match,
                                   score, confidence, prank))

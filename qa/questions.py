@@ -34,7 +34,10 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         rf"\b(?:(?:between|for|about|around|nearly|almost|roughly|some|over|under|up to|"
         rf"more than|less than|at least|at most|another|the next|the past|the last)\s+)?"
         rf"{_NUM}(?:\s*(?:and|or|to|-|–)\s*{_NUM})?\s+(?:more\s+|full\s+)?{_UNIT_TIME}\b"
-        rf"(?:\s+(?:long|old))?", re.I),
+        rf"(?:\s+(?:long|old))?"
+        # "a 30-second commercial", "the two-year war"; "since 1951" for "how long has ..."
+        rf"|\b(?:\d+|{_NUMWORD})-(?:second|minute|hour|day|week|month|year|decade)\b"
+        rf"|\bsince\s+(?:(?:early|mid|late)\s+)?(?:{_MONTH}\s+)?\d{{4}}\b", re.I),
     "date": re.compile(
         rf"\b(?:(?:early|mid|late|in|on|since|by|until)\s+)?(?:"
         rf"{_WEEKDAY}(?:\s+(?:morning|afternoon|evening|night))?(?:,?\s+{_MONTH}\s+\d{{1,2}})?"
@@ -42,7 +45,10 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?|{_MONTH},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH}"
         rf"|(?:the\s+)?\d{{4}}s|\d{{4}}(?:[–-]\d{{2,4}})?|{_MONTH}"
         rf"|(?:last|next|this)\s+(?:week|month|year|weekend|{_WEEKDAY})|yesterday|today|tomorrow"
-        rf"|(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)|[a-z]+(?:teenth|tieth))\s+century"
+        rf"|(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)|[a-z]+(?:teenth|tieth))"
+        rf"(?:\s+(?:and|or|to)\s+(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)|[a-z]+(?:teenth|tieth)))?"
+        rf"\s+centur(?:y|ies)"
+        rf"|\d{{1,4}}\s?(?:BCE|BC|CE|AD)|(?:AD|CE)\s?\d{{1,4}}"
         rf"|(?:(?:more than|less than|about|around|nearly|almost|some|over|just)\s+)?"
         rf"{_NUM}\s+{_UNIT_TIME}\s+ago)\b"),
     "money": re.compile(
@@ -82,7 +88,14 @@ _METADATA = [
         r"\b(headline|title) of (the|this) (article|story|piece)\b|\bwhat is the (headline|"
         r"title)\b", re.I)),
 ]
-_ABOUT_ARTICLE = re.compile(r"\b(article|story|piece|report|it)\b", re.I)
+# what makes "which newspaper ..." a question about the article ("ran this story", "is this
+# from", "published it") rather than about its subject ("what magazine criticized ABC?")
+_ABOUT_ARTICLE = re.compile(r"\b(article|story|piece|report|it)\b|\bthis\s*(\?|$|from\b)",
+                            re.I)
+# a subordinate clause before the question proper: "When using X, how is ...?"
+_LEADING_CLAUSE = re.compile(r"^[^,?]*,\s*(?=(what|which|who|whom|whose|when|where|why|how)\b)",
+                             re.I)
+_WH = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.I)
 
 _PLACE_HINT = re.compile(
     r"\b(where|what (country|city|state|town|region|area|province|place|continent|river|"
@@ -123,10 +136,17 @@ def analyse(question: str) -> QuestionInfo:
         'duration'
     """
     q = " ".join(question.strip().split())
-    ql = q.lower()
     for kind, pat in _METADATA:
-        if pat.search(q) and (_ABOUT_ARTICLE.search(q) or kind == "metadata_source"):
+        # "which newspaper?" alone is about the article too
+        if pat.search(q) and (_ABOUT_ARTICLE.search(q) or (
+                kind == "metadata_source" and len(q.split()) <= 3)):
             return QuestionInfo(kind.split("_")[1], kind, _focus(q))  # type: ignore[arg-type]
+    # the question proper: "When using a probabilistic algorithm, how is ...?" asks "how"
+    ql = _LEADING_CLAUSE.sub("", q).lower()
+    first = _WH.search(ql)
+    # "when" and "why" ask for a date or a reason only as the question's own word, not in a
+    # clause after another one ("What is it called when ...?", "Who was king when ...?")
+    lead = first.group(1) if first else ""
     rules: list[tuple[str, str, AnswerKind]] = [
         (r"\bhow long\b|\bfor how (long|many (days|weeks|months|years))\b|\bhow many "
          r"(days|weeks|months|years|hours|minutes|decades)\b|\bwhat (period|duration)\b",
@@ -143,7 +163,10 @@ def analyse(question: str) -> QuestionInfo:
          "why", "reason"),
     ]
     for pat, wh, kind in rules:
-        if re.search(pat, ql):
+        m = re.search(pat, ql)
+        if m and (kind not in ("date", "reason") or lead not in ("what", "which", "who", "whom",
+                                                                "whose", "where", "how")
+                  or not re.match(r"when|why", m.group())):
             return QuestionInfo(wh, kind, _focus(q))
     if _PLACE_HINT.search(q):
         return QuestionInfo("where", "place", _focus(q))

@@ -17,6 +17,13 @@ def test_question_kinds():
         "Who wrote the article?": "metadata_author",
         "Which newspaper published this story?": "metadata_source",
         "Is the Islamic State defeated?": "yesno",
+        # "when" in a clause after the question's own word asks for no date
+        "What is it called when people refuse to obey a law?": "entity",
+        "Who was king when the war began?": "person",
+        "When using a sieve, how is the probability expressed?": "description",
+        # a magazine the article mentions is not the article's outlet
+        "What magazine criticized the network's programming?": "entity",
+        "What newspaper is this from?": "metadata_source",
     }
     for q, kind in cases.items():
         assert analyse(q).kind == kind, q
@@ -109,3 +116,27 @@ def test_who_is_answers_with_the_whole_appositive(seed_engine):
     assert a.short == "a spokesman for the U.S.-led military coalition in Baghdad"
     a = seed_engine.ask("Who are the SDF?")
     assert a.short == "the Kurdish-led militia"
+
+
+def test_spans_of_hyphenated_durations_centuries_and_eras():
+    def spans(kind, text):
+        return [text[a:b] for a, b in find_spans(kind, text)]
+
+    assert spans("duration", "The firm aired a 30-second commercial.") == ["30-second"]
+    assert spans("duration", "It has run the service since 1951, online.") == ["since 1951"]
+    assert spans("date", "They were ignored in the 18th and 19th centuries.") == [
+        "in the 18th and 19th centuries"]
+    assert spans("date", "The tribes had conquered them by 800 CE.") == ["by 800 CE"]
+
+
+def test_a_count_need_not_sit_beside_the_counted_noun():
+    from qa.answer import _kind_spans
+
+    q = "How many career sacks did Jared Allen have?"
+    s = ("Jared Allen was the active career sack leader with 136, along with Kony Ealy, "
+         "who had 5 sacks in just 9 starts.")
+    assert "136" in [s[a:b] for a, b in _kind_spans(analyse(q), s, q)]
+    # but a number that counts something else is no answer: "four sides", "9 starts"
+    q = "How many fighters remain in Hajin?"
+    s = "The town was attacked from four sides by 9 brigades."
+    assert _kind_spans(analyse(q), s, q) == []
