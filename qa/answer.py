@@ -48,6 +48,10 @@ CONTEXT_SHARE = 0.25  # most of the word cover that chat-history words can give
 # Confidence, the figure the abstention threshold applies to: absolute evidence only (no
 # share of the best candidate), so that a question no sentence answers scores low.
 C_DENSE, C_COVER = 0.6, 0.4
+# A sentence holding the wanted kind of answer may leave the question's words to its
+# neighbour ("... preparing for a slog: between two and three months." "We expect a long
+# and hard fight"): the neighbours' cover counts for up to this share of its own.
+C_WINDOW = 0.5
 _TITLES = re.compile(r"\b(Mr|Mrs|Ms|Dr|Col|Gen|Lt|Sgt|Capt|Sen|Rep|Gov|Pres|Prof|Cpl|Maj|Adm)"
                      r"\.?\s*$")
 # a span that opens with a title ("Col. Sean Ryan")
@@ -176,6 +180,9 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str,
     place_named = info.kind == "place" and bool(_PLACE_NAME_WANTED.search(question))
     for s, e in find_spans(info.kind, sentence):
         span = sentence[s:e]
+        if info.kind == "duration" and re.match(r"\s+ago\b", sentence[e:], re.I) and not \
+                re.search(r"\bago\b", question, re.I):
+            continue  # "four years ago" says when, not how long
         if info.kind == "number" and not wants_time and time_units.search(span):
             continue  # "how many fighters" is not answered by "four years"
         if noun and not noun & set(terms(" ".join(sentence[:s].split()[-4:] + [span]
@@ -301,15 +308,17 @@ def score_sentences(
         kind_match = bool(_kind_spans(info, text, question, focus.bridged))
         # a capitalised place is only one kind of answer to "where" ("in berms of sand")
         kind_weight = 1.0 if typed and info.kind != "place" else 0.5
+        window = focus.cover(have | prev | after)
         score = (W_DENSE * dense + W_COVER * cover + W_BM25 * lexical + W_RANK / prank
                  + (W_KIND * kind_weight if kind_match else 0.0)
-                 + W_WINDOW * focus.cover(have | prev | after)
+                 + W_WINDOW * window
                  + W_PREV * (dense_of(srow - 1) if same_article(srow - 1, arow) else 0.0))
         if info.kind in TYPED_KINDS and not kind_match:
             score -= TYPED_PENALTY
         if off_topic[arow]:
             score -= OFF_TOPIC_PENALTY
-        confidence = C_DENSE * dense + C_COVER * cover
+        confidence = C_DENSE * dense + C_COVER * max(
+            cover, C_WINDOW * window if kind_match else 0.0)
         if off_topic[arow]:
             confidence -= OFF_TOPIC_PENALTY
         out.append(ScoredSentence(srow, arow, s, e, text, dense, cover, lexical, kind_match,

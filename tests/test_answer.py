@@ -140,3 +140,19 @@ def test_a_count_need_not_sit_beside_the_counted_noun():
     q = "How many fighters remain in Hajin?"
     s = "The town was attacked from four sides by 9 brigades."
     assert _kind_spans(analyse(q), s, q) == []
+
+
+def test_a_duration_whose_question_words_sit_in_the_next_sentence(seed_engine):
+    # "The SDF is preparing for a slog: between two and three months ..." is followed by
+    # "We expect a long and hard fight": the fight is named only in the neighbour, and
+    # "more than four years ago" says when the war began, not how long it lasts
+    a = seed_engine.ask("How long will the fight last?")
+    assert not a.abstained
+    assert a.short == "between two and three months"
+    from qa.answer import _kind_spans
+
+    q = "How long will the fight last?"
+    s = "It is the final chapter of a war that began more than four years ago."
+    assert _kind_spans(analyse(q), s, q) == []
+    q = "How long ago did the war begin?"
+    assert [s[a:b] for a, b in _kind_spans(analyse(q), s, q)] == ["more than four years"]
