@@ -9,7 +9,9 @@ on three things:
 * words: the share of the question's content words (stemmed, with acronym expansions) the
   sentence, or the sentence before it when it opens with a pronoun, contains;
 * answer kind: whether it holds a span of the kind the question wants (a duration for "how
-  long", a date for "when", a name for "who") that is not part of the question itself.
+  long", a date for "when", a name for "who") that is not part of the question itself;
+* neighbours, a little: the words of the sentences on either side and the meaning of the one
+  before (an answer often sits beside the sentence that repeats the question's words).
 
 It abstains ("The articles don't say ...") when the best sentence's support is below a
 threshold calibrated on data (``python -m eval.calibrate``), or when a question wanting a
