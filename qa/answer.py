@@ -317,11 +317,10 @@ def score_sentences(
                  + W_PREV * (dense_of(srow - 1) if same_article(srow - 1, arow) else 0.0))
         if info.kind in TYPED_KINDS and not kind_match:
             score -= TYPED_PENALTY
-        if off_topic[arow]:
-            score -= OFF_TOPIC_PENALTY
         confidence = C_DENSE * dense + C_COVER * max(
             cover, C_WINDOW * window if kind_match else 0.0)
         if off_topic[arow]:
+            score -= OFF_TOPIC_PENALTY
             confidence -= OFF_TOPIC_PENALTY
         out.append(ScoredSentence(srow, arow, s, e, text, dense, cover, lexical, kind_match,
                                   score, confidence, prank))

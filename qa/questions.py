@@ -93,9 +93,9 @@ _METADATA = [
 _ABOUT_ARTICLE = re.compile(r"\b(article|story|piece|report|it)\b|\bthis\s*(\?|$|from\b)",
                             re.I)
 # a subordinate clause before the question proper: "When using X, how is ...?"
-_LEADING_CLAUSE = re.compile(r"^[^,?]*,\s*(?=(what|which|who|whom|whose|when|where|why|how)\b)",
-                             re.I)
-_WH = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.I)
+_WH_WORDS = r"(what|which|who|whom|whose|when|where|why|how)\b"
+_LEADING_CLAUSE = re.compile(rf"^[^,?]*,\s*(?={_WH_WORDS})", re.I)
+_WH = re.compile(rf"\b{_WH_WORDS}", re.I)
 
 _PLACE_HINT = re.compile(
     r"\b(where|what (country|city|state|town|region|area|province|place|continent|river|"
@@ -164,8 +164,7 @@ def analyse(question: str) -> QuestionInfo:
     ]
     for pat, wh, kind in rules:
         m = re.search(pat, ql)
-        if m and (kind not in ("date", "reason") or lead not in ("what", "which", "who", "whom",
-                                                                "whose", "where", "how")
+        if m and (kind not in ("date", "reason") or lead in ("when", "why", "")
                   or not re.match(r"when|why", m.group())):
             return QuestionInfo(wh, kind, _focus(q))
     if _PLACE_HINT.search(q):
