@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from qa.answer_types import Answer
 from qa.articles import Article
@@ -156,36 +157,55 @@ def _focus(question: str, result: SearchResult, index: ArticleIndex) -> _Focus:
                   _unknown_names(question, result, index), frozenset(extra))
 
 
+_TIME_UNITS = re.compile(r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
+                         r"decades?|centur(y|ies))\b", re.I)
+# the thing counted: "how many career sacks did ..." -> "career sacks"
+_COUNTED = re.compile(r"\bhow many (?:more |other |of the )?((?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*)"
+                      r"(?=\s+(?:are|is|was|were|did|do|does|have|has|had|will|would|can|"
+                      r"could|in|of|on|at|to|for|per|that|who)\b|\s*\?|\s*$)", re.I)
+_COUNTED_WORD = re.compile(r"\bhow many (?:more |other |of the )?([a-z]+)", re.I)
+
+
+@dataclass(frozen=True)
+class _QuestionParts:
+    """What :func:`_kind_spans` reads off the question, worked out once per question."""
+
+    terms: frozenset[str]
+    wants_time: bool  # it names a unit of time ("how many years")
+    counted: frozenset[str]  # the thing counted, for "how many ..."
+    asks_report: bool  # it asks about a statement ("when did they say ...")
+    # "which country ...?" is answered by a country's name wherever it stands ("Japan forced
+    # Thailand into an alliance"); "where ...?" by a place after "in", "at", "from" ...
+    place_named: bool
+
+
+@lru_cache(maxsize=256)
+def _question_parts(question: str, kind: str) -> _QuestionParts:
+    counted = _COUNTED.search(question) or _COUNTED_WORD.search(question)
+    noun = frozenset(terms(counted.group(1))) if counted and counted.group(1).split()[
+        0].lower() not in ("people", "times", "persons") else frozenset()
+    return _QuestionParts(frozenset(terms(question)), bool(_TIME_UNITS.search(question)), noun,
+                          bool(_REPORT_VERBS.search(question)),
+                          kind == "place" and bool(_PLACE_NAME_WANTED.search(question)))
+
+
 def _kind_spans(info: QuestionInfo, sentence: str, question: str,
                 exclude: set[str] | None = None) -> list[tuple[int, int]]:
     """Spans of the wanted kind that are not just words of the question (or of an acronym
     expansion or earlier turn, ``exclude``)."""
     if info.kind not in TYPED_KINDS | NAME_KINDS | {"reason"}:
         return []
-    qterms = set(terms(question)) | (exclude or set())
+    parts = _question_parts(question, info.kind)
+    qterms = parts.terms | (exclude or set())
     qlower = question.lower()
+    noun = parts.counted
     out = []
-    time_units = re.compile(r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
-                            r"decades?|centur(y|ies))\b", re.I)
-    wants_time = bool(time_units.search(question))
-    # the thing counted: "how many career sacks did ..." -> {career, sack}
-    counted = re.search(r"\bhow many (?:more |other |of the )?((?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*)"
-                        r"(?=\s+(?:are|is|was|were|did|do|does|have|has|had|will|would|can|"
-                        r"could|in|of|on|at|to|for|per|that|who)\b|\s*\?|\s*$)", question, re.I)
-    if counted is None:
-        counted = re.search(r"\bhow many (?:more |other |of the )?([a-z]+)", question, re.I)
-    noun = set(terms(counted.group(1))) if counted and counted.group(1).split()[0].lower() \
-        not in ("people", "times", "persons") else set()
-    asks_report = bool(_REPORT_VERBS.search(question))
-    # "which country ...?" is answered by a country's name wherever it stands ("Japan forced
-    # Thailand into an alliance"); "where ...?" by a place after "in", "at", "from" ...
-    place_named = info.kind == "place" and bool(_PLACE_NAME_WANTED.search(question))
     for s, e in find_spans(info.kind, sentence):
         span = sentence[s:e]
         if info.kind == "duration" and re.match(r"\s+ago\b", sentence[e:], re.I) and not \
                 re.search(r"\bago\b", question, re.I):
             continue  # "four years ago" says when, not how long
-        if info.kind == "number" and not wants_time and time_units.search(span):
+        if info.kind == "number" and not parts.wants_time and _TIME_UNITS.search(span):
             continue  # "how many fighters" is not answered by "four years"
         if noun and not noun & set(terms(" ".join(sentence[:s].split()[-4:] + [span]
                                                    + sentence[e:].split()[:4]))):
@@ -200,11 +220,11 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str,
         if span.lower() in qlower:
             continue
         before = sentence[:s]
-        if info.kind == "date" and _REPORTED.search(before) and not asks_report:
+        if info.kind == "date" and _REPORTED.search(before) and not parts.asks_report:
             continue  # "said Tuesday that they had begun": the day of the statement
         if info.kind == "place" and (_TITLES.search(before) or _TITLE_START.match(span)):
             continue  # "Col. Sean Ryan" is a person, not a place
-        if info.kind == "place" and not place_named and not _PLACE_PREP.search(before):
+        if info.kind == "place" and not parts.place_named and not _PLACE_PREP.search(before):
             continue  # places follow "in", "at", "from" ...
         if info.kind == "person" and (not _looks_like_name(span) or _PLACE_PREP.search(before)
                                       or re.search(r"\bthe\s+$", before, re.I)):
@@ -300,11 +320,11 @@ def score_sentences(
         dense = dense_of(srow)
         have = set(terms(text))
         cover = focus.cover(have)
-        prev = set(terms(index.sentence_text(srow - 1))) if same_article(srow - 1, arow) \
-            else set()
+        has_prev = same_article(srow - 1, arow)
+        prev = set(terms(index.sentence_text(srow - 1))) if has_prev else set()
         after = set(terms(index.sentence_text(srow + 1))) if same_article(srow + 1, arow) \
             else set()
-        if prev and _PRONOUN_START.search(text):
+        if has_prev and _PRONOUN_START.search(text):
             cover = max(cover, 0.8 * focus.cover(have | prev))
         lexical = result.sentence_lexical.get(srow, 0.0) / top_lex if top_lex > 0 else 0.0
         kind_match = bool(_kind_spans(info, text, question, focus.bridged))
@@ -314,7 +334,7 @@ def score_sentences(
         score = (W_DENSE * dense + W_COVER * cover + W_BM25 * lexical + W_RANK / prank
                  + (W_KIND * kind_weight if kind_match else 0.0)
                  + W_WINDOW * window
-                 + W_PREV * (dense_of(srow - 1) if same_article(srow - 1, arow) else 0.0))
+                 + W_PREV * (dense_of(srow - 1) if has_prev else 0.0))
         if info.kind in TYPED_KINDS and not kind_match:
             score -= TYPED_PENALTY
         confidence = C_DENSE * dense + C_COVER * max(
