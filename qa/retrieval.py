@@ -1,12 +1,14 @@
 """Stage 5, retrieve: hybrid BM25 + dense search over chunks, with acronym bridging,
 follow-up rewriting, metadata filters and per-article diversity.
 
-Scoring. Each candidate chunk gets four signals: BM25 of the chunk, the best BM25 of one
-of its sentences, the dense (cosine) similarity of the chunk, and the best dense similarity
-of one of its sentences. A question usually matches one sentence, so the sentence-level
-signals sharpen the chunk-level ones. Each signal is z-normalised over the candidate set
-and fused as ``w * lexical + (1 - w) * dense`` (``w = 0.4``). On SQuAD this beats plain
-BM25, plain dense and reciprocal rank fusion (see README, "Evaluation").
+Scoring. Each candidate chunk gets five signals: BM25 of the chunk, the best BM25 of one
+of its sentences, the dense (cosine) similarity of the chunk, the best dense similarity
+of one of its sentences, and the best word cover of one of its sentences (the IDF-weighted
+share of the query's distinct words it holds). A question usually matches one sentence, so
+the sentence-level signals sharpen the chunk-level ones. Each signal is z-normalised over
+the candidate set and fused as ``w * lexical + (1 - w) * dense + c * cover`` (``w = 0.4``,
+``c = 0.2``). On SQuAD this beats plain BM25, plain dense and reciprocal rank fusion (see
+README, "Evaluation").
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "dense", "bm25"]
 LEXICAL_WEIGHT = 0.4
+COVER_WEIGHT = 0.2
 DIVERSITY_MARGIN = 0.05
 CANDIDATES = 100
 
@@ -53,7 +56,7 @@ class Passage:
         chunk_id: ``"{article_id}:{n}"``.
         rank: 1-based rank in the result list.
         signals: The raw signals behind ``score`` (``bm25``, ``bm25_sentence``, ``dense``,
-            ``dense_sentence``).
+            ``dense_sentence``, ``cover_sentence``).
     """
 
     text: str
@@ -235,7 +238,8 @@ def search(
     dense_s = np.maximum.reduceat(sent_dense, bounds).astype(np.float32)
     bm_s = np.maximum.reduceat(bm_s_all[flat], bounds).astype(np.float32)
     bm_cc = bm_c[rows_arr]
-    fused = fuse(bm_cc, bm_s, dense_c, dense_s, mode)
+    cover_s = np.maximum.reduceat(_word_cover(index, qterms, flat), bounds)
+    fused = fuse(bm_cc, bm_s, dense_c, dense_s, mode, cover_s)
     picked = _diversify(rows_arr, fused, index, k, max_per_article)
     pos = {int(r): i for i, r in enumerate(rows_arr)}
     passages = []
@@ -248,7 +252,8 @@ def search(
             source=a.source, start=c.start, end=c.end, chunk_id=c.id, rank=rank,
             author=a.author, date=a.date, url=a.url,
             signals={"bm25": float(bm_cc[i]), "bm25_sentence": float(bm_s[i]),
-                     "dense": float(dense_c[i]), "dense_sentence": float(dense_s[i])},
+                     "dense": float(dense_c[i]), "dense_sentence": float(dense_s[i]),
+                     "cover_sentence": float(cover_s[i])},
         ))
     # the answerer reads the sentences of the returned passages only
     keep = np.unique(np.concatenate([index.sentences_of_chunk(r) for r in picked]))
@@ -284,14 +289,33 @@ def _z(x: np.ndarray) -> np.ndarray:
     return (x - float(x.mean())) / sd if sd > 1e-9 else np.zeros_like(x)
 
 
+def _word_cover(index: ArticleIndex, qterms: list[str], rows: np.ndarray) -> np.ndarray:
+    """The IDF-weighted share of the query's distinct known words that each sentence row
+    holds. BM25 rewards a word said twice about as much as a second word; cover counts how
+    much of the question a sentence speaks to."""
+    bm = index.bm25_sentences
+    known = [t for t in dict.fromkeys(qterms) if bm.knows(t)]
+    cover = np.zeros(len(rows), dtype=np.float32)
+    total = 0.0
+    for t in known:
+        w = bm.idf(t)
+        cover += w * (bm.scores([t])[rows] > 0)
+        total += w
+    return cover / total if total > 0 else cover
+
+
 def fuse(bm25_chunk: np.ndarray, bm25_sentence: np.ndarray, dense_chunk: np.ndarray,
-         dense_sentence: np.ndarray, mode: Mode = "hybrid") -> np.ndarray:
-    """Fuse the four signals of each candidate into one score.
+         dense_sentence: np.ndarray, mode: Mode = "hybrid",
+         cover_sentence: np.ndarray | None = None) -> np.ndarray:
+    """Fuse the signals of each candidate into one score.
 
     Each signal is z-normalised over the candidates; chunk and best-sentence signals count
     equally, and the lexical half weighs ``LEXICAL_WEIGHT``. On 3,000 SQuAD questions this
     gave Hits@1 0.818 against 0.812 for max-normalised BM25 beside raw cosines and 0.75 for
-    reciprocal rank fusion of the same four lists.
+    reciprocal rank fusion of the same four lists. In hybrid mode the best sentence's word
+    cover adds ``COVER_WEIGHT`` of its z-score: Hits@1 0.822 against 0.813 without it over
+    all 5,397 questions of the even split (0.006 to 0.012 on each of three 1,500-question
+    samples). The single modes stay plain BM25 and plain dense, for comparison.
     """
     lexical = (_z(bm25_chunk) + _z(bm25_sentence)) / 2
     dense = (_z(dense_chunk) + _z(dense_sentence)) / 2
@@ -300,7 +324,10 @@ def fuse(bm25_chunk: np.ndarray, bm25_sentence: np.ndarray, dense_chunk: np.ndar
         return (lexical if bm25_chunk.any() else bm25_chunk).astype(np.float32)
     if mode == "dense":
         return dense.astype(np.float32)
-    return (LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * dense).astype(np.float32)
+    fused = LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * dense
+    if cover_sentence is not None:
+        fused = fused + COVER_WEIGHT * _z(cover_sentence)
+    return fused.astype(np.float32)
 
 
 def _diversify(rows: np.ndarray, scores: np.ndarray, index: ArticleIndex, k: int,
