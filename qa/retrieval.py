@@ -291,8 +291,9 @@ def _z(x: np.ndarray) -> np.ndarray:
 
 def _word_cover(index: ArticleIndex, qterms: list[str], rows: np.ndarray) -> np.ndarray:
     """The IDF-weighted share of the query's distinct known words that each sentence row
-    holds. BM25 rewards a word said twice about as much as a second word; cover counts how
-    much of the question a sentence speaks to."""
+    holds (with its headline, as the sentence BM25 index reads it). BM25 pays a word said
+    twice about as much as a second word; cover counts how much of the question a sentence
+    speaks to."""
     bm = index.bm25_sentences
     known = [t for t in dict.fromkeys(qterms) if bm.knows(t)]
     cover = np.zeros(len(rows), dtype=np.float32)

@@ -183,3 +183,30 @@ def test_an_article_that_never_names_the_question_s_subject_is_off_topic(mixed_i
     # ... and a name counts when the article writes its initials
     pat = _rarest_name("Who is the United Nations secretary-general?", mixed_index)
     assert pat is not None and pat.search("UN SecretaryGeneral Antonio Guterres")
+
+
+def test_word_cover_counts_the_share_of_the_question_a_sentence_holds(mixed_index, model):
+    from qa.lexical import query_terms
+    from qa.retrieval import _word_cover
+
+    q = "Which militia is Kurdish-led and fights the Islamic State in Syria?"
+    texts = [mixed_index.sentence_text(i) for i in range(len(mixed_index.sentences))]
+    rows = np.arange(len(texts))
+    cover = _word_cover(mixed_index, query_terms(q), rows)
+    best = texts[int(np.argmax(cover))]
+    assert "Kurdish-led militia" in best
+    assert cover.max() == pytest.approx(1.0)  # every word of the question is there
+    # sentences holding no word of the question (nor their headline, indexed with them)
+    # cover none of it, the others some
+    from qa.lexical import terms
+
+    qt = set(query_terms(q))
+    heads = [mixed_index.articles[int(a)].title for a, _, _ in mixed_index.sentences]
+    none = [i for i, t in enumerate(texts) if not qt & set(terms(f"{heads[i]} {t}"))]
+    assert none and not cover[none].any()
+    assert (cover[[i for i in rows if i not in set(none)]] > 0).all()
+    # a word said twice counts once: cover is a share of the question, not a sum
+    twice = _word_cover(mixed_index, query_terms(q) + query_terms(q), rows)
+    assert np.allclose(twice, cover)
+    r = search(mixed_index, model, q, k=3)
+    assert r.passages[0].signals["cover_sentence"] == pytest.approx(1.0)
