@@ -45,6 +45,7 @@ from qa.articles import Article
 from qa.chunking import Chunk, chunk_sentences, get_tokenizer, split_sentences
 from qa.errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, ModelMismatchError
 from qa.lexical import BM25Index
+from qa.settings import HNSW_THRESHOLD
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class ArticleIndex:
         chunk_tokens: int = 180,
         chunk_overlap: int = 1,
         index_type: str = "auto",
-        hnsw_threshold: int = 50_000,
+        hnsw_threshold: int = HNSW_THRESHOLD,
     ) -> ArticleIndex:
         """An empty index for a model (nothing is written until the first :meth:`add`)."""
         manifest = {
@@ -529,7 +530,8 @@ def _make_faiss(vectors: np.ndarray, dim: int, manifest: dict[str, Any]) -> Any:
 
     kind = manifest.get("index_type", "auto")
     if kind == "auto":
-        kind = "hnsw" if len(vectors) > int(manifest.get("hnsw_threshold", 50_000)) else "flat"
+        threshold = int(manifest.get("hnsw_threshold", HNSW_THRESHOLD))
+        kind = "hnsw" if len(vectors) > threshold else "flat"
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80

@@ -14,6 +14,9 @@ from typing import Any, Literal, get_args
 
 from qa.errors import BadInputError
 
+# Above this many vectors an "auto" index is HNSW rather than exact (flat).
+HNSW_THRESHOLD = 50_000
+
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 AnswerMode = Literal["extractive", "llm"]
 IndexType = Literal["auto", "flat", "hnsw"]
@@ -64,7 +67,7 @@ class Settings:
     index_type: IndexType = "auto"
     """FAISS index: exact ``flat``, approximate ``hnsw``, or ``auto`` (HNSW above
     ``hnsw_threshold`` vectors) [QA_INDEX_TYPE]."""
-    hnsw_threshold: int = 50_000
+    hnsw_threshold: int = HNSW_THRESHOLD
     """Vector count above which ``auto`` switches to HNSW."""
     answer_mode: AnswerMode = "extractive"
     """``extractive`` (offline, deterministic) or ``llm`` (an OpenAI-compatible server)
