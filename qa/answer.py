@@ -55,6 +55,9 @@ C_DENSE, C_COVER = 0.6, 0.4
 # neighbour ("... preparing for a slog: between two and three months." "We expect a long
 # and hard fight"): the neighbours' cover counts for up to this share of its own.
 C_WINDOW = 0.5
+# For a question wanting a duration, date or number whose best sentence holds one, the lead
+# of that sentence's score over the next candidate's adds to the confidence at this weight.
+C_MARGIN = 1.0
 _TITLES = re.compile(r"\b(Mr|Mrs|Ms|Dr|Col|Gen|Lt|Sgt|Capt|Sen|Rep|Gov|Pres|Prof|Cpl|Maj|Adm)"
                      r"\.?\s*$")
 # a span that opens with a title ("Col. Sean Ryan")
@@ -505,7 +508,14 @@ def answer_extractive(
         best = alt
     unknown = focus.unknown_names
     # a name the articles never mention ("France") is strong evidence they do not answer
-    confidence = max(0.0, min(1.0, best.confidence - UNKNOWN_NAME_PENALTY * len(unknown)))
+    support = best.confidence
+    if info.kind in TYPED_KINDS and best.kind_match:
+        # the one sentence with a duration, date or number that stands clearly above the
+        # rest is evidence even when it shares no word with the question ("How long will the
+        # offensive take?" -> "... preparing for a slog: between two and three months")
+        runner_up = max((x.score for x in scored if x is not best), default=best.score)
+        support += C_MARGIN * max(0.0, best.score - runner_up)
+    confidence = max(0.0, min(1.0, support - UNKNOWN_NAME_PENALTY * len(unknown)))
     if confidence < threshold:
         why = f"Best support {confidence:.2f} is below the threshold {threshold:.2f}."
         if unknown:
