@@ -56,8 +56,10 @@ C_DENSE, C_COVER = 0.6, 0.4
 # and hard fight"): the neighbours' cover counts for up to this share of its own.
 C_WINDOW = 0.5
 # For a question wanting a duration, date or number whose best sentence holds one, the lead
-# of that sentence's score over the next candidate's adds to the confidence at this weight.
-C_MARGIN = 1.0
+# of that sentence's score over the next candidate's adds to the confidence at this weight,
+# when its cosine with the question is at least C_MARGIN_DENSE (a lone "the past four years"
+# in an article about something else is not an answer to "How long could this campaign last?")
+C_MARGIN, C_MARGIN_DENSE = 1.0, 0.25
 _TITLES = re.compile(r"\b(Mr|Mrs|Ms|Dr|Col|Gen|Lt|Sgt|Capt|Sen|Rep|Gov|Pres|Prof|Cpl|Maj|Adm)"
                      r"\.?\s*$")
 # a span that opens with a title ("Col. Sean Ryan")
@@ -83,7 +85,9 @@ class ScoredSentence:
             every known query word once, whichever scores higher.
         kind_match: Whether it holds a span of the kind the question wants.
         score: The ranking score.
-        confidence: The absolute support the abstention threshold applies to.
+        confidence: The sentence's absolute support; the answer's confidence, which the
+            abstention threshold applies to, adds the lead of a lone typed answer
+            (``C_MARGIN``) and subtracts ``UNKNOWN_NAME_PENALTY`` per name no article has.
         passage_rank: Rank of the passage it came from.
     """
 
@@ -509,7 +513,7 @@ def answer_extractive(
     unknown = focus.unknown_names
     # a name the articles never mention ("France") is strong evidence they do not answer
     support = best.confidence
-    if info.kind in TYPED_KINDS and best.kind_match:
+    if info.kind in TYPED_KINDS and best.kind_match and best.dense >= C_MARGIN_DENSE:
         # the one sentence with a duration, date or number that stands clearly above the
         # rest is evidence even when it shares no word with the question ("How long will the
         # offensive take?" -> "... preparing for a slog: between two and three months")
