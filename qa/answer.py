@@ -238,6 +238,12 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str,
             continue  # "Kurdish-led" is no one's name, "in Baghdad" or "the United States"
             # no one at all
         out.append((s, e))
+    if info.kind == "person" and _WHO_REPORTS.search(question):
+        for s, e in _attributions(sentence):
+            st = set(terms(sentence[s:e]))
+            if st and not st <= qterms and not any(s < oe and os < e for os, oe in out):
+                out.append((s, e))
+        out.sort()
     return out
 
 
@@ -247,6 +253,32 @@ _REPORT_VERBS = re.compile(r"\b(say|says|said|saying|announc\w*|report\w*|told|t
                            r"add(?:s|ed)?|confirm\w*|declar\w*|claim\w*)\b", re.I)
 _REPORTED = re.compile(r"\b(says|said|announced|reported|told reporters|stated|added|"
                        r"confirmed|declared|claimed)\s+(?:on\s+|late\s+|early\s+)?$", re.I)
+
+
+# "who says ...?" asks for the source of a claim, which news reports often give without a
+# name ("..., analysts say", "aerial surveillance indicates", "according to one official")
+_WHO_REPORTS = re.compile(
+    r"^\s*(?:according to whom\b|who\b(?:\s+(?:has|have|had|does|did|is|are|was|were))?"
+    r"\s*(?:says?|said|saying|claim(?:s|ed)?|report(?:s|ed)?|told|tells|estimat(?:es|ed)|"
+    r"believ(?:es|ed)|thinks?|warn(?:s|ed)|indicat(?:es|ed)|announced|stated|confirm(?:s|ed)|"
+    r"suggest(?:s|ed)|predict(?:s|ed)|expect(?:s|ed)|accord\w*)\b)", re.I)
+_SOURCES = (r"officials?|analysts?|experts?|diplomats?|sources?|witnesses|residents|observers|"
+            r"researchers|scientists|police|investigators|activists|monitors|commanders|"
+            r"surveillance|intelligence|reports|studies|documents|data|estimates")
+_ATTRIBUTION = re.compile(
+    r"\baccording to\s+(?P<acc>[^,.;:“”\"()]{3,80}?)\s*(?=[,.;:“”\"()]|$)"
+    rf"|(?P<src>(?:[a-z][\w-]*\s+and\s+)?(?:[a-z][\w-]*\s+)?(?:{_SOURCES}))\s+"
+    r"(?:say|says|said|told|tell|reported|report|indicates?|indicated|believe|believed|"
+    r"estimate|estimated|warn|warned|suggest|suggests|suggested|show|shows|showed)\b", re.I)
+
+
+def _attributions(sentence: str) -> list[tuple[int, int]]:
+    """Spans naming who a claim comes from without a name ("officials and analysts")."""
+    out = []
+    for m in _ATTRIBUTION.finditer(sentence):
+        g = "acc" if m.group("acc") else "src"
+        out.append((m.start(g), m.end(g)))
+    return out
 
 
 _NOT_NAME = re.compile(r"(-\w+|ish|ian|ese|ean|an|i)$")

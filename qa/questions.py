@@ -82,12 +82,18 @@ _METADATA = [
         r"media|magazine)\b|\b(published|printed|ran|run) (by|in)\b.*\b(article|story|piece)\b"
         r"|\b(newspaper|outlet|publication) (ran|published|printed)", re.I)),
     ("metadata_date", re.compile(
-        r"\bwhen (was|did) (the|this) (article|story|piece|report)\b.*\b(publish|written|"
-        r"print|run|come out)|\b(publication|publish(ed)?) date\b", re.I)),
+        r"\bwhen (was|did) (the|this|it)\b( (article|story|piece|report))?.*\b(publish|"
+        r"written|print|run|come out)|\b(publication|publish(ed)?) date\b|\bdate of (the|this) "
+        r"(article|story|piece)\b|\bwhat (date|day) (is|was) (on )?(the|this) (article|story|"
+        r"piece)\b", re.I)),
     ("metadata_title", re.compile(
-        r"\b(headline|title) of (the|this) (article|story|piece)\b|\bwhat is the (headline|"
-        r"title)\b", re.I)),
+        r"\b(headline|title|name) of (the|this) (article|story|piece)\b|\bwhat(?: is|'s|’s|"
+        r" was) the (headline|title)\b|\b(article|story|piece) (called|titled|headlined)\b",
+        re.I)),
 ]
+# a question made only of these words and a metadata pattern ("What is the headline?", "Who
+# is the author?") is about the article even without saying "article"
+_BARE = frozenset({"what", "who", "which", "when", "whose", "s"})
 # what makes "which newspaper ..." a question about the article ("ran this story", "is this
 # from", "published it") rather than about its subject ("what magazine criticized ABC?")
 _ABOUT_ARTICLE = re.compile(r"\b(article|story|piece|report|it)\b|\bthis\s*(\?|$|from\b)",
@@ -105,11 +111,14 @@ _ORG_HINT = re.compile(
     r"\b(what|which) (company|team|organi[sz]ation|group|party|militia|agency|firm|"
     r"network|club|university|school|band|newspaper|government|coalition|league|army|force)",
     re.I)
+_PERSON_ROLE = (r"(person|man|woman|official|player|leader|president|spokes\w+|general|"
+                r"commander|chief|minister|secretary|officer|author|writer|actor|singer|king|"
+                r"queen|politician|scientist|coach|quarterback|senator|governor|mayor|judge)")
 _PERSON_HINT = re.compile(r"^\s*(who|whom|whose)\b|\b(who|whom)\b|\b(what|which) "
-                          r"((\w+\.)+\s+|[A-Z]\w+\s+)?(person|man|woman|official|player|leader|"
-                          r"president|spokes\w+|general|commander|chief|minister|secretary|"
-                          r"officer|author|writer|actor|singer|king|queen|politician|"
-                          r"scientist|coach|quarterback|senator|governor|mayor|judge)\b", re.I)
+                          rf"((\w+\.)+\s+|[A-Z]\w+\s+)?{_PERSON_ROLE}\b"
+                          # "what is the name of the UN chief?", "the UN chief's name"
+                          rf"|\bname of (the |this |that )?(\S+\s+)?{_PERSON_ROLE}\b"
+                          rf"|\b{_PERSON_ROLE}(?:'s|’s) (full )?name\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -139,7 +148,7 @@ def analyse(question: str) -> QuestionInfo:
     for kind, pat in _METADATA:
         # "which newspaper?" alone is about the article too
         if pat.search(q) and (_ABOUT_ARTICLE.search(q) or (
-                kind == "metadata_source" and len(q.split()) <= 3)):
+                kind == "metadata_source" and len(q.split()) <= 3) or _bare(pat, q)):
             return QuestionInfo(kind.split("_")[1], kind, _focus(q))  # type: ignore[arg-type]
     # the question proper: "When using a probabilistic algorithm, how is ...?" asks "how"
     ql = _LEADING_CLAUSE.sub("", q).lower()
@@ -182,6 +191,12 @@ def analyse(question: str) -> QuestionInfo:
             return QuestionInfo("what", "description", _focus(q))
         return QuestionInfo("what", "entity", _focus(q))
     return QuestionInfo("", "description", _focus(q))
+
+
+def _bare(pat: re.Pattern[str], q: str) -> bool:
+    from qa.lexical import terms
+
+    return not [t for t in terms(pat.sub(" ", q)) if t not in _BARE]
 
 
 def _focus(q: str) -> tuple[str, ...]:

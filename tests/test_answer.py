@@ -24,6 +24,15 @@ def test_question_kinds():
         # a magazine the article mentions is not the article's outlet
         "What magazine criticized the network's programming?": "entity",
         "What newspaper is this from?": "metadata_source",
+        # short questions in a chat about articles are about the article itself
+        "What is the headline?": "metadata_title",
+        "What is the story titled?": "metadata_title",
+        "Who is the author?": "metadata_author",
+        "When was it published?": "metadata_date",
+        # ... but not when they name something else
+        "What title did the team win?": "entity",
+        "Who is the author of Hamlet?": "person",
+        "What is the UN chief's name?": "person",
     }
     for q, kind in cases.items():
         assert analyse(q).kind == kind, q
@@ -172,3 +181,25 @@ def test_a_duration_that_stands_alone_answers_without_shared_words(seed_engine, 
         assert seed_engine.ask(other).abstained, other
     monkeypatch.setattr("qa.answer.C_MARGIN", 0.0)
     assert seed_engine.ask(q).abstained
+
+
+def test_who_says_is_answered_by_an_unnamed_source(seed_engine):
+    # "..., officials and analysts say", "aerial surveillance indicates", "according to one
+    # senior official with the militia": the source of a claim, though no one's name
+    a = seed_engine.ask("Who says the militants buried cash?")
+    assert not a.abstained, a.text
+    assert a.short == "analysts" and "buried large quantities of cash" in a.citations[0].quote
+    a = seed_engine.ask("According to whom will the fight take two to three months?")
+    assert a.short == "one senior official with the militia"
+    # a question that is not about a claim still wants a name
+    from qa.answer import _kind_spans
+
+    s = "The war will be long, officials and analysts say."
+    assert _kind_spans(analyse("Who will win the war?"), s, "Who will win the war?") == []
+    q = "Who says the war will be long?"
+    assert [s[a:b] for a, b in _kind_spans(analyse(q), s, q)] == ["officials and analysts"]
+
+
+def test_headline_question_answers_from_the_header(seed_engine, seed_article):
+    a = seed_engine.ask("What is the headline?")
+    assert a.mode == "metadata" and a.short == seed_article.title
