@@ -403,6 +403,12 @@ def pick_short_answer(
     spans = _kind_spans(info, sentence, question, exclude)
     if not spans:
         return None
+    if info.kind in NAME_KINDS and _PLURAL_WANTED.search(question):
+        # "which countries ...?" wants the whole list ("Iran, Russia, and Turkey")
+        lists = _join_lists(sentence, spans)
+        most = max(n for _, n in lists)
+        if most > 1:
+            spans = [sp for sp, n in lists if n == most]
     qterms = set(terms(question)) | (exclude or set())
     anchors = [m.start() for m in re.finditer(r"\w+", sentence)
                if set(terms(m.group())) & qterms]
@@ -414,6 +420,24 @@ def pick_short_answer(
         return min(min(abs(a - s), abs(a - e)) for a in anchors)
 
     return min(spans, key=lambda sp: (distance(sp), -(sp[1] - sp[0])))
+
+
+_PLURAL_WANTED = re.compile(r"\b(which|what)\s+(\S+\s+)?(countries|cities|states|towns|"
+                            r"provinces|regions|villages|islands|nations|people|players|teams|"
+                            r"companies|parties|groups|leaders|officials|members)\b", re.I)
+_LIST_GAP = re.compile(r",\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+|\s*&\s*")
+
+
+def _join_lists(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[tuple[int, int], int]]:
+    """Runs of spans joined by commas, "and" or "or", as (span, number of members)."""
+    out: list[tuple[tuple[int, int], int]] = []
+    for s, e in sorted(spans):
+        if out and _LIST_GAP.fullmatch(sentence[out[-1][0][1]:s]):
+            (ps, _), n = out[-1]
+            out[-1] = ((ps, e), n + 1)
+        else:
+            out.append(((s, e), 1))
+    return out
 
 
 _WHO_IS = re.compile(r"^\s*who\s+(?:is|are|was|were)\s+(?:the\s+)?(.+?)\s*\??\s*$",

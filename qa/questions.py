@@ -103,10 +103,10 @@ _WH_WORDS = r"(what|which|who|whom|whose|when|where|why|how)\b"
 _LEADING_CLAUSE = re.compile(rf"^[^,?]*,\s*(?={_WH_WORDS})", re.I)
 _WH = re.compile(rf"\b{_WH_WORDS}", re.I)
 
-_PLACE_HINT = re.compile(
-    r"\b(where|what (country|city|state|town|region|area|province|place|continent|river|"
-    r"island|location|county|village|stadium|venue)|which (country|city|state|town|region|"
-    r"area|province|place|continent|river|island|county|village|stadium|venue))\b", re.I)
+_PLACE_NOUN = (r"(countr(y|ies)|cit(y|ies)|states?|towns?|regions?|area|provinces?|places?|"
+               r"continents?|rivers?|islands?|locations?|count(y|ies)|villages?|stadiums?|"
+               r"venues?)")
+_PLACE_HINT = re.compile(rf"\b(where|(what|which) {_PLACE_NOUN})\b", re.I)
 _ORG_HINT = re.compile(
     r"\b(what|which) (company|team|organi[sz]ation|group|party|militia|agency|firm|"
     r"network|club|university|school|band|newspaper|government|coalition|league|army|force)",

@@ -203,3 +203,16 @@ def test_who_says_is_answered_by_an_unnamed_source(seed_engine):
 def test_headline_question_answers_from_the_header(seed_engine, seed_article):
     a = seed_engine.ask("What is the headline?")
     assert a.mode == "metadata" and a.short == seed_article.title
+
+
+def test_which_countries_is_answered_with_the_whole_list(seed_engine):
+    assert analyse("Which countries did Guterres appeal to?").kind == "place"
+    assert analyse("What areas of science use it?").kind != "place"
+    a = seed_engine.ask("Which countries did Guterres appeal to?")
+    assert a.short == "Iran, Russia, and Turkey"
+    from qa.answer import _join_lists
+
+    s = "Iran, Russia and Syria met; Turkey did not."
+    spans = [(0, 4), (6, 12), (17, 22), (28, 34)]
+    assert [(s[a:b], n) for (a, b), n in _join_lists(s, spans)] == [
+        ("Iran, Russia and Syria", 3), ("Turkey", 1)]
