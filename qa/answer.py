@@ -167,7 +167,7 @@ def _focus(question: str, result: SearchResult, index: ArticleIndex) -> _Focus:
 _TIME_UNITS = re.compile(r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?|"
                          r"decades?|centur(y|ies))\b", re.I)
 # the thing counted: "how many career sacks did ..." -> "career sacks"
-_COUNTED = re.compile(r"\bhow many (?:more |other |of the )?((?:[a-z][\w-]*\s+){0,2}?[a-z][\w-]*)"
+_COUNTED = re.compile(r"\bhow many (?:more |other |of the )?((?:[a-z][\w.-]*\s+){0,2}?[a-z][\w-]*)"
                       r"(?=\s+(?:are|is|was|were|did|do|does|have|has|had|will|would|can|"
                       r"could|in|of|on|at|to|for|per|that|who)\b|\s*\?|\s*$)", re.I)
 _COUNTED_WORD = re.compile(r"\bhow many (?:more |other |of the )?([a-z]+)", re.I)
@@ -208,7 +208,14 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str,
     noun = parts.counted
     out = []
     for s, e in find_spans(info.kind, sentence):
+        compound = re.match(r"[-‐](\w+)(\s+[a-z][\w-]*)?", sentence[e:])
+        if info.kind in NAME_KINDS and compound and not set(terms(compound.group(1))) & \
+                parts.terms:
+            # "U.S.-backed coalition": "U.S." answers "who backs it?"; anything else, the
+            # whole phrase does ("who is attacking?")
+            e += compound.end()
         span = sentence[s:e]
+        name = span.split("-")[0] if compound else span
         if info.kind == "duration" and re.match(r"\s+ago\b", sentence[e:], re.I) and not \
                 re.search(r"\bago\b", question, re.I):
             continue  # "four years ago" says when, not how long
@@ -233,7 +240,7 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str,
             continue  # "Col. Sean Ryan" is a person, not a place
         if info.kind == "place" and not parts.place_named and not _PLACE_PREP.search(before):
             continue  # places follow "in", "at", "from" ...
-        if info.kind == "person" and (not _looks_like_name(span) or _PLACE_PREP.search(before)
+        if info.kind == "person" and (not _looks_like_name(name) or _PLACE_PREP.search(before)
                                       or re.search(r"\bthe\s+$", before, re.I)):
             continue  # "Kurdish-led" is no one's name, "in Baghdad" or "the United States"
             # no one at all

@@ -216,3 +216,16 @@ def test_which_countries_is_answered_with_the_whole_list(seed_engine):
     spans = [(0, 4), (6, 12), (17, 22), (28, 34)]
     assert [(s[a:b], n) for (a, b), n in _join_lists(s, spans)] == [
         ("Iran, Russia and Syria", 3), ("Turkey", 1)]
+
+
+def test_a_name_inside_a_compound_modifier(seed_engine):
+    # "members of a U.S.-backed coalition": "U.S." answers who backs it; for who attacks,
+    # the whole phrase does
+    assert seed_engine.ask("Who backs the coalition?").short == "U.S."
+    assert seed_engine.ask("Who is attacking Hajin?").short == "U.S.-backed coalition"
+
+
+def test_how_many_counts_a_noun_written_with_dots(seed_engine):
+    # "U.S. troops" is the thing counted, so "four sides" does not answer it
+    a = seed_engine.ask("How many U.S. troops are in Syria?")
+    assert a.abstained, a.text
