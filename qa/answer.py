@@ -64,6 +64,9 @@ _TITLES = re.compile(r"\b(Mr|Mrs|Ms|Dr|Col|Gen|Lt|Sgt|Capt|Sen|Rep|Gov|Pres|Prof
                      r"\.?\s*$")
 # a span that opens with a title ("Col. Sean Ryan")
 _TITLE_START = re.compile(r"^(?:Mr|Mrs|Ms|Dr|Col|Gen|Lt|Sgt|Capt|Sen|Rep|Gov|Prof)\.?\s")
+# before a name, what makes it a place rather than a person ("in Baghdad"; "to" and "from"
+# precede people too: "a memo to Vice President Lyndon B. Johnson")
+_AT_PLACE = re.compile(r"\b(in|at|near|into|outside|inside|across|around)\s+(the\s+)?$", re.I)
 _PLACE_PREP = re.compile(r"\b(in|at|from|near|to|into|outside|inside|across|around)\s+(the\s+)?$",
                          re.I)
 
@@ -240,7 +243,7 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str,
             continue  # "Col. Sean Ryan" is a person, not a place
         if info.kind == "place" and not parts.place_named and not _PLACE_PREP.search(before):
             continue  # places follow "in", "at", "from" ...
-        if info.kind == "person" and (not _looks_like_name(name) or _PLACE_PREP.search(before)
+        if info.kind == "person" and (not _looks_like_name(name) or _AT_PLACE.search(before)
                                       or re.search(r"\bthe\s+$", before, re.I)):
             continue  # "Kurdish-led" is no one's name, "in Baghdad" or "the United States"
             # no one at all
@@ -562,17 +565,20 @@ def answer_extractive(
     best = scored[0]
     needs_span = info.kind in TYPED_KINDS or (info.kind in NAME_KINDS and _needs_name(
         question, info.kind))
+    earlier: tuple[int, tuple[int, int]] | None = None  # see _named_earlier
     if needs_span and not _answers_kind(info, best, question, focus, index):
         # a sentence holding the wanted kind of answer, close behind the best, is better
         alt = next((x for x in scored[1:KIND_LOOKAHEAD] if _answers_kind(info, x, question,
                                                                           focus, index)
                     and x.score >= best.score - KIND_MARGIN), None)
-        if alt is None:
+        earlier = None if alt is not None else _named_earlier(info, best, question, focus,
+                                                               index)
+        if alt is None and earlier is None:
             want = {"person": "name", "place": "place", "organisation": "name"}.get(
                 info.kind, info.kind)
             return abstain(question, result, info, best.confidence,
                            f"No sentence in the closest passages gives a {want}.")
-        best = alt
+        best = alt or best
     unknown = focus.unknown_names
     # a name the articles never mention ("France") is strong evidence they do not answer
     support = best.confidence
@@ -589,6 +595,20 @@ def answer_extractive(
             why += " The articles never mention " + ", ".join(unknown) + "."
         return abstain(question, result, info, confidence, why)
     article = index.articles[best.article_row]
+    if earlier is not None:
+        # the name, cited first, then the sentence that gives the role
+        row, (a, b) = earlier
+        _, es, ee = (int(x) for x in index.sentences[row])
+        citations = [make_citation(article, es, ee, 1, highlight=(es + a, es + b)),
+                     make_citation(article, best.start, best.end, 2)]
+        short = article.text[es + a:es + b]
+        text = (f"{_capitalise(short)} [1]\n\n{citations[0].quote} [1] "
+                f"{citations[1].quote} [2]")
+        return Answer(question=question, text=text, citations=citations,
+                      passages=result.passages, abstained=False, short=short,
+                      confidence=confidence, query=result.query,
+                      expansions=result.expansions, mode="extractive",
+                      question_type=info.kind)
     span = pick_short_answer(info, best.text, question, focus.bridged)
     highlight = (best.start + span[0], best.start + span[1]) if span else None
     citations = [make_citation(article, best.start, best.end, 1, highlight=highlight)]
@@ -664,7 +684,9 @@ def _needs_name(question: str, kind: str = "person") -> bool:
     "where did they hide it?", which "in caves" answers."""
     if kind == "person":  # "who is X?" with X a name asks for a description of X
         m = _WHO_IS.match(question)
-        return not (m and re.match(r"[A-Z0-9]", m.group(1)))
+        # ... but "who is the UN chief?" asks for the name that goes with a role
+        return not (m and re.match(r"[A-Z0-9]", m.group(1))
+                    and not re.search(r"\s[a-z][\w-]*$", m.group(1)))
     return bool(_PLACE_NAME_WANTED.search(question))
 
 
@@ -684,6 +706,10 @@ def _answers_kind(info: QuestionInfo, s: ScoredSentence, question: str,
         # "which general ...?" is answered by a sentence naming a general, not a colonel
         roles = set(terms(question)) & _ROLES
         if roles:
+            asked = _role_asked(question)
+            near = _near_role(info, s.text, question, focus, asked) if asked else None
+            if near is not None:
+                return near
             text = s.text
             if index is not None and s.row > 0:
                 text = index.sentence_text(s.row - 1) + " " + text
@@ -695,6 +721,63 @@ def _answers_kind(info: QuestionInfo, s: ScoredSentence, question: str,
         return True
     return info.kind == "person" and not _needs_name(question) and _appositive(
         question, s.text, focus.bridged) is not None
+
+
+ROLE_REACH = 4  # words between a role ("spokesman", "chief") and the name it goes with
+_ROLE_WORD = r"([a-z]+(?:-general)?)"
+_ROLE_ASKED = re.compile(
+    rf"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(?:[\w.'’-]+\s+){{0,3}}?{_ROLE_WORD}\s*"
+    rf"(?:\?|$|of\b|for\b|at\b|in\b)|\bname of (?:the\s+)?(?:[\w.'’-]+\s+){{0,3}}?"
+    rf"{_ROLE_WORD}\s*(?:\?|$|of\b|for\b|at\b|in\b)|\b{_ROLE_WORD}(?:'s|’s)\s+(?:full\s+)?name\b", re.I)
+
+
+def _role_asked(question: str) -> set[str]:
+    """The role whose holder the question asks for ("Who is the UN chief?", "the
+    spokesman's name"), as terms; empty when a role is only context ("Who can question
+    the First Minister?")."""
+    m = _ROLE_ASKED.search(question)
+    word = next((g for g in m.groups() if g), "") if m else ""
+    return set(terms(word)) & _ROLES
+
+
+def _near_role(info: QuestionInfo, text: str, question: str, focus: _Focus,
+               roles: set[str]) -> bool | None:
+    """Whether a name stands within ``ROLE_REACH`` words of the role the question asks
+    about ("said Col. Sean Ryan, a spokesman"); None when the sentence does not name the
+    role. "But the UN chief said that Iran, Russia and Syria ..." names no chief."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    at = [i for i, (a, b) in enumerate(words)
+          if set(terms(_COMPOUND_GENERAL.sub(r"\1", text[a:b]))) & roles]
+    if not at:
+        return None
+
+    def index_of(pos: int) -> int:
+        return sum(1 for _, b in words if b <= pos)
+
+    for a, b in _kind_spans(info, text, question, focus.bridged):
+        first, last = index_of(a), index_of(b - 1)
+        if any(first - ROLE_REACH <= r <= last + ROLE_REACH for r in at):
+            return True
+    return False
+
+
+def _named_earlier(info: QuestionInfo, best: ScoredSentence, question: str, focus: _Focus,
+                   index: ArticleIndex) -> tuple[int, tuple[int, int]] | None:
+    """For a sentence that names the role asked about but no one beside it ("But the UN chief
+    said ..."), the first person named in the nearest of the two sentences before it
+    ("Guterres said he understands ..."): news reports name someone, then refer back to them
+    by their role. Returns (sentence row, span in that sentence) or None."""
+    roles = _role_asked(question)
+    if info.kind != "person" or not roles or _near_role(
+            info, best.text, question, focus, roles) is not False:
+        return None
+    for row in (best.row - 1, best.row - 2):
+        if row < 0 or int(index.sentences[row][0]) != best.article_row:
+            break
+        spans = _kind_spans(info, index.sentence_text(row), question, focus.bridged)
+        if spans:
+            return row, spans[0]
+    return None
 
 
 def _capitalise(s: str) -> str:

@@ -238,9 +238,12 @@ def find_spans(kind: AnswerKind, sentence: str) -> list[tuple[int, int]]:
                 e -= 1
             if e - s < 1:
                 continue
-            if kind in ("person", "place", "organisation", "entity") and s == 0 and \
-                    sentence[s:e].lower() in _SENTENCE_STARTERS:
-                continue
+            if kind in ("person", "place", "organisation", "entity") and s == 0:
+                if sentence[s:e].lower() in _SENTENCE_STARTERS:
+                    continue
+                first = re.match(r"(\w+)\s+", sentence[s:e])
+                if first and first.group(1).lower() in _SENTENCE_STARTERS:
+                    s += first.end()  # "On April", "In Syria": the name is what follows
             if not any(s < pe and ps < e for ps, pe in spans):
                 spans.append((s, e))
     if kind in ("person", "place", "organisation", "entity"):

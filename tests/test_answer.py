@@ -229,3 +229,26 @@ def test_how_many_counts_a_noun_written_with_dots(seed_engine):
     # "U.S. troops" is the thing counted, so "four sides" does not answer it
     a = seed_engine.ask("How many U.S. troops are in Syria?")
     assert a.abstained, a.text
+
+
+def test_a_role_named_without_a_name_points_back_to_the_person(seed_engine, seed_article):
+    # "But the UN chief said ..." names no chief; "Guterres said he understands ..." just
+    # before it does: the name is cited first, the sentence with the role second
+    a = seed_engine.ask("Who is the UN chief?")
+    assert a.short == "Guterres", a.text
+    first, second = a.citations
+    assert first.quote.startswith("Guterres said") and "UN chief" in second.quote
+    assert seed_article.text[first.highlight_start:first.highlight_end] == "Guterres"
+    from qa.answer import _role_asked
+
+    assert _role_asked("What is the name of the spokesman for the coalition?") == {"spokesman"}
+    # a role that is only context is not the one asked about
+    assert _role_asked("Who can question statements the First Minister makes?") == set()
+
+
+def test_a_sentence_opening_word_is_not_part_of_a_name():
+    s = "On April 20, Kennedy sent a memo to Vice President Lyndon B. Johnson."
+    assert [s[a:b] for a, b in find_spans("person", s)] == [
+        "Kennedy", "Vice President Lyndon B. Johnson"]
+    s = "In Syria, the war goes on."
+    assert [s[a:b] for a, b in find_spans("place", s)] == ["Syria"]
