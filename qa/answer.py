@@ -728,7 +728,8 @@ _ROLE_WORD = r"([a-z]+(?:-general)?)"
 _ROLE_ASKED = re.compile(
     rf"^\s*who\s+(?:is|was|are|were)\s+(?:the\s+)?(?:[\w.'’-]+\s+){{0,3}}?{_ROLE_WORD}\s*"
     rf"(?:\?|$|of\b|for\b|at\b|in\b)|\bname of (?:the\s+)?(?:[\w.'’-]+\s+){{0,3}}?"
-    rf"{_ROLE_WORD}\s*(?:\?|$|of\b|for\b|at\b|in\b)|\b{_ROLE_WORD}(?:'s|’s)\s+(?:full\s+)?name\b", re.I)
+    rf"{_ROLE_WORD}\s*(?:\?|$|of\b|for\b|at\b|in\b)"
+    rf"|\b{_ROLE_WORD}(?:'s|’s)\s+(?:full\s+)?name\b", re.I)
 
 
 def _role_asked(question: str) -> set[str]:
