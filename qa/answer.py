@@ -211,14 +211,14 @@ def _kind_spans(info: QuestionInfo, sentence: str, question: str,
     noun = parts.counted
     out = []
     for s, e in find_spans(info.kind, sentence):
-        compound = re.match(r"[-‐](\w+)(\s+[a-z][\w-]*)?", sentence[e:])
-        if info.kind in NAME_KINDS and compound and not set(terms(compound.group(1))) & \
-                parts.terms:
+        name = sentence[s:e]
+        compound = re.match(r"[-‐](\w+)(\s+[a-z][\w-]*)?", sentence[e:]) \
+            if info.kind in NAME_KINDS else None
+        if compound and not set(terms(compound.group(1))) & parts.terms:
             # "U.S.-backed coalition": "U.S." answers "who backs it?"; anything else, the
             # whole phrase does ("who is attacking?")
             e += compound.end()
         span = sentence[s:e]
-        name = span.split("-")[0] if compound else span
         if info.kind == "duration" and re.match(r"\s+ago\b", sentence[e:], re.I) and not \
                 re.search(r"\bago\b", question, re.I):
             continue  # "four years ago" says when, not how long
@@ -602,26 +602,21 @@ def answer_extractive(
         citations = [make_citation(article, es, ee, 1, highlight=(es + a, es + b)),
                      make_citation(article, best.start, best.end, 2)]
         short = article.text[es + a:es + b]
-        text = (f"{_capitalise(short)} [1]\n\n{citations[0].quote} [1] "
-                f"{citations[1].quote} [2]")
-        return Answer(question=question, text=text, citations=citations,
-                      passages=result.passages, abstained=False, short=short,
-                      confidence=confidence, query=result.query,
-                      expansions=result.expansions, mode="extractive",
-                      question_type=info.kind)
-    span = pick_short_answer(info, best.text, question, focus.bridged)
-    highlight = (best.start + span[0], best.start + span[1]) if span else None
-    citations = [make_citation(article, best.start, best.end, 1, highlight=highlight)]
-    if _PRONOUN_START.search(best.text) and best.row > 0 and \
-            int(index.sentences[best.row - 1][0]) == best.article_row:
-        # the sentence the pronoun points back to, cited after the answer's own
-        _, ps, pe = (int(x) for x in index.sentences[best.row - 1])
-        if ps < best.start:
-            citations.append(make_citation(article, ps, pe, 2))
-    short = best.text[span[0]:span[1]] if span else ""
-    body = citations[0].quote + " [1]"
-    if len(citations) > 1:
-        body = f"{citations[1].quote} [2] {body}"
+        body = f"{citations[0].quote} [1] {citations[1].quote} [2]"
+    else:
+        span = pick_short_answer(info, best.text, question, focus.bridged)
+        highlight = (best.start + span[0], best.start + span[1]) if span else None
+        citations = [make_citation(article, best.start, best.end, 1, highlight=highlight)]
+        if _PRONOUN_START.search(best.text) and best.row > 0 and \
+                int(index.sentences[best.row - 1][0]) == best.article_row:
+            # the sentence the pronoun points back to, cited after the answer's own
+            _, ps, pe = (int(x) for x in index.sentences[best.row - 1])
+            if ps < best.start:
+                citations.append(make_citation(article, ps, pe, 2))
+        short = best.text[span[0]:span[1]] if span else ""
+        body = citations[0].quote + " [1]"
+        if len(citations) > 1:
+            body = f"{citations[1].quote} [2] {body}"
     text = f"{_capitalise(short)} [1]\n\n{body}" if short else body
     return Answer(question=question, text=text, citations=citations, passages=result.passages,
                   abstained=False, short=short, confidence=confidence, query=result.query,
