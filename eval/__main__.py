@@ -4,6 +4,8 @@ Usage::
 
     qa eval jsonl eval/data/seed_questions.jsonl
     qa eval squad ../shared/data/squad/dev-v1.1-even.json --limit 500
+    qa eval squad ../shared/data/squad/dev-v1.1-even.json --split heldout
+    qa eval newsqa ../shared/data/news-qa [--per-article]
     qa eval realtimeqa ../shared/data/realtimeqa/20240105_qa.jsonl
     qa eval retrieval squad ../shared/data/squad/dev-v1.1-even.json --limit 1000
     qa eval --compare runs/squad-a runs/squad-b
@@ -26,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from eval.datasets import SPLITS
 from eval.judge import DATASETS
 
 log = logging.getLogger("eval")
@@ -58,7 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         metavar="PATH",
         help="the data file: SQuAD JSON, a RealTime QA *_qa.jsonl (its *_gcs.jsonl "
-        "beside it), or our question JSONL (see eval/README.md)",
+        "beside it), our question JSONL (see eval/README.md), or for newsqa the news-qa "
+        "folder (articles/ and questions.jsonl)",
+    )
+    p.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="all",
+        help="squad only: index and ask only the train, dev or held-out articles "
+        "(eval/splits.py; default all)",
+    )
+    p.add_argument(
+        "--per-article",
+        action="store_true",
+        help="ask each question of its own article only (as if picked under 'Ask about'); "
+        "default: every question searches the whole corpus",
     )
     p.add_argument(
         "--limit",
@@ -192,10 +209,21 @@ def _print_summary(m: dict[str, Any], paths: dict[str, Path]) -> None:
         f"Hits@10 {pct(r['hits@10'])}  MRR@10 {num(r['mrr@10'])}  (n={r['questions']})"
     )
     print(
-        f"  answers     EM {pct(a['exact_match'])}  F1 {pct(a['f1'])}  supporting sentence "
+        f"  answers     EM {pct(a['exact_match'])}  F1 {pct(a['f1'])}  (short answer alone "
+        f"EM {pct(a['short_exact_match'])}  F1 {pct(a['short_f1'])})  supporting sentence "
         f"{pct(a['supporting_sentence_accuracy'])}  correct {pct(a['correct_all'])}  "
         f"citation validity {pct(a['citation_validity'])}"
     )
+    if m["dataset"] == "newsqa":
+        s = m["scorecard"]
+        setting = "each question asked of its own article" if m["per_article"] else "open"
+        print(
+            f"  news-qa     accuracy {pct(s['accuracy'])}  answerable "
+            f"{pct(s['answerable_accuracy'])}  unanswerable {pct(s['unanswerable_accuracy'])}  "
+            f"evidence cited {pct(s['evidence_cited'])}  short answer right "
+            f"{pct(s['short_answer_right'])}  wrongly abstained {s['wrongly_abstained']} "
+            f"({setting})"
+        )
     print(
         f"  abstention  precision {pct(ab['precision'])}  recall {pct(ab['recall'])}  "
         f"({ab['abstained']} abstained, {ab['unanswerable']} unanswerable)"
@@ -213,7 +241,7 @@ def _print_summary(m: dict[str, Any], paths: dict[str, Path]) -> None:
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Run an evaluation (or a method comparison) as the parsed arguments say."""
-    from eval.datasets import sample_questions
+    from eval.datasets import sample_questions, select_squad_split
     from eval.judge import make_judge
     from eval.runner import (
         breakdown,
@@ -230,7 +258,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     t_start = time.perf_counter()
     show = not args.quiet
-    evalset = load_set(args.dataset, args.path)
+    evalset = select_squad_split(load_set(args.dataset, args.path), args.split)
     questions = sample_questions(evalset.questions, args.limit, args.seed)
     corpus = load_corpus(evalset, args.distractors, args.distractor_limit)
     judge = make_judge(args.dataset)
@@ -250,6 +278,8 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             "data_sha256": evalset.sha256,
             "questions_total": len(evalset.questions),
             "questions_evaluated": len(questions),
+            "split": args.split,
+            "per_article": args.per_article,
             "limit": args.limit,
             "seed": args.seed,
             "articles": len(corpus.articles),
@@ -293,14 +323,18 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 print(render_methods(results, evalset.name))
                 print(f"report: {path}")
             return 0
-        records = run_questions(engine, judge, questions, show_progress=show)
+        records = run_questions(
+            engine, judge, questions, show_progress=show, per_article=args.per_article
+        )
         t_done = time.perf_counter()
     from eval.report import clean_json, write_run
 
     metrics = {
         **meta,
         **summarise(records),
-        "by_category": breakdown(records, "category") if args.dataset == "jsonl" else {},
+        "by_category": (
+            breakdown(records, "category") if args.dataset in ("jsonl", "newsqa") else {}
+        ),
         "by_question_type": breakdown(records, "question_type"),
         "timings": {
             "load_s": t_loaded - t_start,
@@ -342,6 +376,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if not args.dataset or not args.path:
         parser.error("give DATASET and PATH (or --compare A B)")
+    if args.per_article and args.compare_methods:
+        parser.error("--per-article does not apply to the retrieval method comparison")
+    if args.split != "all" and args.dataset != "squad":
+        parser.error(f"--split applies to squad only, not {args.dataset}")
     if args.limit is not None and args.limit < 1:
         parser.error(f"--limit must be >= 1, got {args.limit}")
     if args.distractor_limit < 0:

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 #: The sections of metrics.json whose numbers are compared, in table order.
-SECTIONS = ("retrieval", "answers", "abstention", "latency")
+SECTIONS = ("retrieval", "answers", "abstention", "scorecard", "latency")
 #: Metrics (last name part) where lower is better; every latency is too.
-LOWER_IS_BETTER = frozenset({"invalid_citations", "wrong", "missed"})
+LOWER_IS_BETTER = frozenset({"invalid_citations", "wrong", "missed", "wrongly_abstained"})
 #: Counts that describe the run rather than its quality.
 NEUTRAL = frozenset(
     {"questions", "answerable", "total", "unanswerable", "citations", "answered", "abstained"}

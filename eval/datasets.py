@@ -23,7 +23,7 @@ import random
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,9 +36,11 @@ __all__ = [
     "EvalSet",
     "load_bbc",
     "load_jsonl",
+    "load_newsqa",
     "load_realtimeqa",
     "load_squad",
     "sample_questions",
+    "select_squad_split",
     "strip_html",
 ]
 
@@ -52,6 +54,13 @@ HISTORY_ROLES = ("system", "user", "assistant")
 
 #: Keys accepted on a line of our JSONL question format.
 JSONL_KEYS = ("id", "question", "answers", "history", "evidence", "answerable", "articles")
+
+#: Keys of a news-qa question line, and of a news-qa article file.
+NEWSQA_KEYS = ("id", "article", "question", "answers", "evidence", "type")
+NEWSQA_ARTICLE_KEYS = ("title", "text", "url", "author", "date", "source")
+
+#: The value of ``--split`` that keeps every article.
+SPLITS = ("all", "train", "dev", "heldout")
 
 T = TypeVar("T")
 
@@ -106,6 +115,8 @@ class EvalQuestion:
         choices: Multiple-choice options, or empty.
         correct_choice: The correct option's text, or "".
         article_files: The article files the question is about (JSONL sets), resolved.
+        category: The data set's own label of the question (news-qa's ``type``:
+            "paraphrase", "number", "unanswerable", ...), or "".
     """
 
     id: str
@@ -119,6 +130,7 @@ class EvalQuestion:
     choices: list[str] = field(default_factory=list)
     correct_choice: str = ""
     article_files: list[str] = field(default_factory=list)
+    category: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict of every field."""
@@ -412,6 +424,44 @@ def load_squad(path: str | Path) -> EvalSet:
     )
 
 
+def select_squad_split(evalset: EvalSet, split: str) -> EvalSet:
+    """Keep one split of a SQuAD set: its articles and the questions about them.
+
+    An article's split is :func:`eval.splits.squad_split` of its position in the SQuAD file's
+    ``data`` list, which is its index in :attr:`EvalSet.articles` (:func:`load_squad` keeps
+    one article per page, in file order).
+
+    Args:
+        evalset: A set returned by :func:`load_squad`.
+        split: "heldout", "dev", "train", or "all" (the set unchanged).
+
+    Returns:
+        The set named "<name>-<split>" with only that split's articles and questions.
+
+    Raises:
+        ValueError: ``split`` is not one of :data:`SPLITS`.
+
+    Example:
+        >>> s = load_squad(DEFAULT_DATA_DIR / "squad" / "dev-v1.1-even.json")  # doctest: +SKIP
+        >>> [a.title for a in select_squad_split(s, "heldout").articles][:2]  # doctest: +SKIP
+        ['Martin Luther', 'Apollo program']
+    """
+    from eval.splits import squad_split
+
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+    if split == "all":
+        return evalset
+    kept = [a for pos, a in enumerate(evalset.articles) if squad_split(pos) == split]
+    ids = {a.id for a in kept}
+    return replace(
+        evalset,
+        name=f"{evalset.name}-{split}",
+        articles=kept,
+        questions=[q for q in evalset.questions if q.article_id in ids],
+    )
+
+
 # --- RealTime QA ---------------------------------------------------------------------------
 
 
@@ -579,6 +629,130 @@ def load_realtimeqa(qa_path: str | Path, gcs_path: str | Path | None = None) -> 
         questions=questions,
         source_path=qa_path,
         sha256=_sha256_files([qa_path, gcs_path]),
+    )
+
+
+# --- news-qa -------------------------------------------------------------------------------
+
+
+def _newsqa_article(path: Path) -> EvalArticle:
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: invalid JSON: {e.msg}") from e
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(obj).__name__}")
+    missing = [k for k in NEWSQA_ARTICLE_KEYS if not isinstance(obj.get(k), str)]
+    if missing or not obj["text"].strip():
+        raise ValueError(
+            f"{path}: an article needs the string fields {list(NEWSQA_ARTICLE_KEYS)} and a "
+            f"non-empty text; missing or not a string: {missing or ['text (empty)']}"
+        )
+    return EvalArticle(
+        id=f"newsqa-{path.stem}",
+        title=obj["title"],
+        text=obj["text"],
+        source=obj["source"],
+        author=obj["author"],
+        date=obj["date"],
+        url=obj["url"],
+    )
+
+
+def load_newsqa(path: str | Path) -> EvalSet:
+    """Load the news-qa set: ``articles/NN-slug.json`` and ``questions.jsonl`` (see its README).
+
+    Each article file ``{"title", "text", "url", "author", "date", "source"}`` becomes an
+    :class:`EvalArticle` with id "newsqa-<file stem>", its text unchanged. Each question line
+    ``{"id", "article", "question", "answers", "evidence", "type"}`` becomes an
+    :class:`EvalQuestion` whose ``article_id`` is its article's id, ``category`` its ``type``,
+    and ``answerable`` whether ``answers`` is non-empty (which must agree with ``type``
+    being "unanswerable" or not). An evidence span that is not in its article, even after
+    unifying case, quotes, dashes and spacing, is logged: that question cannot be right.
+
+    Args:
+        path: The ``news-qa`` folder, or its ``questions.jsonl`` (the articles are then
+            read from the ``articles`` folder beside it).
+
+    Returns:
+        The set, named "news-qa"; ``sha256`` covers ``questions.jsonl`` and then each
+        article file in name order.
+
+    Raises:
+        ValueError: A file is not valid JSON, a field is missing or mistyped, a question
+            names an article that is not there, repeats an id, or has answers that disagree
+            with its type; the message names the file and line.
+        FileNotFoundError: The folder, its ``questions.jsonl`` or its articles are missing.
+
+    Example:
+        >>> s = load_newsqa(DEFAULT_DATA_DIR / "news-qa")  # doctest: +SKIP
+        >>> len(s.articles), len(s.questions), s.questions[0].category  # doctest: +SKIP
+        (16, 96, 'paraphrase')
+    """
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    qa_path = path if path.is_file() else folder / "questions.jsonl"
+    if not qa_path.is_file():
+        raise FileNotFoundError(f"news-qa questions file not found: {qa_path}")
+    files = sorted((folder / "articles").glob("*.json"))
+    if not files:
+        raise FileNotFoundError(
+            f"no news-qa articles found: expected {folder / 'articles'}/NN-slug.json files"
+        )
+    articles = [_newsqa_article(f) for f in files]
+    by_stem = {f.stem: a for f, a in zip(files, articles, strict=True)}
+    questions: list[EvalQuestion] = []
+    seen: dict[str, int] = {}
+    for line_no, obj in _read_jsonl_objects(qa_path):
+        where = f"{qa_path}, line {line_no}"
+        unknown = sorted(set(obj) - set(NEWSQA_KEYS))
+        if unknown:
+            raise ValueError(f"{where}: unknown keys {unknown}; valid keys are {list(NEWSQA_KEYS)}")
+        answers = obj.get("answers")
+        strings = {k: obj.get(k) for k in NEWSQA_KEYS if k != "answers"}
+        bad = [k for k, v in strings.items() if not isinstance(v, str)]
+        if bad or not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+            raise ValueError(
+                f"{where}: needs string fields {[k for k in NEWSQA_KEYS if k != 'answers']} "
+                f"and 'answers' as a list of strings; wrong or missing: "
+                f"{bad + ([] if isinstance(answers, list) else ['answers'])}"
+            )
+        qid, stem, qtype = obj["id"], obj["article"], obj["type"]
+        if qid in seen:
+            raise ValueError(f"{where}: duplicate id {qid!r} (first used on line {seen[qid]})")
+        seen[qid] = line_no
+        if stem not in by_stem:
+            raise ValueError(
+                f"{where}: article {stem!r} not found (looked for {folder / 'articles'}/"
+                f"{stem}.json)"
+            )
+        answerable = bool(answers)
+        if answerable == (qtype == "unanswerable"):
+            raise ValueError(
+                f"{where}: type {qtype!r} with answers {answers!r}: an unanswerable question "
+                f"has answers [] and every other type at least one"
+            )
+        article = by_stem[stem]
+        evidence = obj["evidence"]
+        if answerable and _locate(evidence, article.text) is None:
+            log.warning("%s: evidence %r is not in article %s", where, evidence, stem)
+        questions.append(
+            EvalQuestion(
+                id=qid,
+                question=obj["question"],
+                answers=list(answers),
+                article_id=article.id,
+                evidence=evidence,
+                answerable=answerable,
+                category=qtype,
+            )
+        )
+    return EvalSet(
+        name="news-qa",
+        articles=articles,
+        questions=questions,
+        source_path=qa_path,
+        sha256=_sha256_files([qa_path, *files]),
     )
 
 

@@ -18,16 +18,25 @@ Each data set says different things about its questions, so each gets a :class:`
   support is right when a cited quote contains the evidence sentence (or, where the
   sentence splitter cut it, is at least half of it). An unanswerable question is answered
   correctly by abstaining.
+* ``newsqa``: accepted answers and a verbatim evidence span in a known article, scored as the
+  set's README says. A passage is a hit when it is from the question's article and contains
+  the evidence; the evidence is cited when a citation of the question's own article quotes a
+  text containing it; an answer is correct when ``Answer.text`` (the short answer and the
+  quoted sentences) contains an accepted answer *and* the evidence is cited. Containment is
+  plain substring containment after :func:`fold` (case, whitespace, typographic quotes and
+  dashes). An unanswerable question is answered correctly by abstaining.
 
 Everywhere, the predicted answer for exact match and F1 is ``Answer.short``, falling back to
-the first cited sentence when ``short`` is empty, and "" when the system abstained.
+the first cited sentence when ``short`` is empty, and "" when the system abstained. The
+"short answer alone" scores (:attr:`Verdict.short_em`, :attr:`Verdict.short_f1`) score
+``Answer.short`` with no fallback: an abstention or an empty short answer scores 0.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from eval.datasets import EvalQuestion
@@ -37,8 +46,8 @@ if TYPE_CHECKING:
     from qa.answer_types import Answer
     from qa.retrieval import Passage
 
-DatasetKind = Literal["squad", "realtimeqa", "jsonl"]
-DATASETS: tuple[DatasetKind, ...] = ("squad", "realtimeqa", "jsonl")
+DatasetKind = Literal["squad", "realtimeqa", "jsonl", "newsqa"]
+DATASETS: tuple[DatasetKind, ...] = ("squad", "realtimeqa", "jsonl", "newsqa")
 
 # Typographic characters that writers and quiz setters use interchangeably.
 _FOLD = str.maketrans(
@@ -110,12 +119,23 @@ class Verdict:
             unanswerable questions, or a jsonl question with no evidence sentence).
         correct: Whether the answer is right: the data set's rule for answerable questions,
             an abstention for unanswerable ones.
+        short_em: Exact match of ``Answer.short`` alone, 0 for an abstention or an empty
+            short answer (None for an unanswerable question).
+        short_f1: Token F1 of the same.
+        answer_in_text: Whether ``Answer.text`` contains an accepted answer (newsqa; None
+            where not judged).
+        short_right: Whether a non-empty ``Answer.short`` contains an accepted answer
+            (newsqa; None where not judged).
     """
 
     em: float | None
     f1: float | None
     supporting: bool | None
     correct: bool
+    short_em: float | None = None
+    short_f1: float | None = None
+    answer_in_text: bool | None = None
+    short_right: bool | None = None
 
 
 class Judge:
@@ -135,8 +155,25 @@ class Judge:
         raise NotImplementedError
 
     def judge(self, q: EvalQuestion, a: Answer) -> Verdict:
-        """Score an answer."""
+        """Score an answer: the data set's rule, plus the short-answer-alone EM/F1."""
+        short_em, short_f1 = self.short_scores(q, a)
+        return replace(self._verdict(q, a), short_em=short_em, short_f1=short_f1)
+
+    def _verdict(self, q: EvalQuestion, a: Answer) -> Verdict:
         raise NotImplementedError
+
+    def gold_answers(self, q: EvalQuestion) -> list[str]:
+        """The answers EM and F1 compare with; empty for an unanswerable question."""
+        return list(q.answers) if q.answerable else []
+
+    def short_scores(self, q: EvalQuestion, a: Answer) -> tuple[float | None, float | None]:
+        """EM and F1 of ``Answer.short`` alone: no fallback to the cited sentence, so an
+        abstention or an empty short answer scores 0; (None, None) when unanswerable."""
+        golds = self.gold_answers(q)
+        if not golds:
+            return None, None
+        pred = "" if a.abstained else a.short
+        return exact_match(pred, golds), f1(pred, golds)
 
     def expected(self, q: EvalQuestion) -> str:
         """The expected answer as shown in reports."""
@@ -163,7 +200,7 @@ class SquadJudge(Judge):
     def is_hit(self, q: EvalQuestion, p: Passage) -> bool:
         return p.article_id == q.article_id and span_covers(p.start, p.end, q.answer_starts)
 
-    def judge(self, q: EvalQuestion, a: Answer) -> Verdict:
+    def _verdict(self, q: EvalQuestion, a: Answer) -> Verdict:
         em, f = self._answer_scores(q, a)
         c = a.citations[0] if a.citations and not a.abstained else None
         supporting = (
@@ -191,7 +228,10 @@ class RealtimeQAJudge(Judge):
     def is_hit(self, q: EvalQuestion, p: Passage) -> bool:
         return mentions(p.text, q.correct_choice)
 
-    def judge(self, q: EvalQuestion, a: Answer) -> Verdict:
+    def gold_answers(self, q: EvalQuestion) -> list[str]:
+        return [q.correct_choice] if q.answerable and q.correct_choice else []
+
+    def _verdict(self, q: EvalQuestion, a: Answer) -> Verdict:
         em, f = (
             (None, None)
             if not q.answerable
@@ -233,7 +273,7 @@ class JsonlJudge(Judge):
             return fold(q.evidence) in fold(p.text)
         return any(contains_answer(p.text, ans) for ans in q.answers)
 
-    def judge(self, q: EvalQuestion, a: Answer) -> Verdict:
+    def _verdict(self, q: EvalQuestion, a: Answer) -> Verdict:
         em, f = self._answer_scores(q, a)
         if not q.answerable:
             return Verdict(em, f, None, a.abstained)
@@ -252,16 +292,61 @@ class JsonlJudge(Judge):
         return Verdict(em, f, supporting, correct)
 
 
+class NewsQAJudge(Judge):
+    """news-qa: accepted answers plus a verbatim evidence span in the question's article,
+    scored exactly as the set's README says (see the module docstring)."""
+
+    kind: DatasetKind = "newsqa"
+    hit_rule = "a passage of the question's article contains the evidence span"
+    support_rule = (
+        "evidence cited: a citation of the question's own article quotes a text containing "
+        "the evidence span"
+    )
+    correct_rule = (
+        "the answer text (short answer and quoted sentences) contains an accepted answer "
+        "and the evidence is cited (case, spacing, quotes and dashes unified); for an "
+        "unanswerable question, an abstention"
+    )
+
+    def retrieval_scored(self, q: EvalQuestion) -> bool:
+        return q.answerable and bool(q.evidence.strip()) and q.article_id is not None
+
+    def is_hit(self, q: EvalQuestion, p: Passage) -> bool:
+        return p.article_id == q.article_id and fold(q.evidence) in fold(p.text)
+
+    @staticmethod
+    def _contains_answer(text: str, answers: Sequence[str]) -> bool:
+        folded = fold(text)
+        return any(fold(ans) and fold(ans) in folded for ans in answers)
+
+    def _verdict(self, q: EvalQuestion, a: Answer) -> Verdict:
+        em, f = self._answer_scores(q, a)
+        if not q.answerable:
+            return Verdict(em, f, None, a.abstained)
+        if a.abstained:
+            return Verdict(em, f, False, False, answer_in_text=False, short_right=False)
+        ev = fold(q.evidence)
+        cited = bool(ev) and any(
+            c.article_id == q.article_id and ev in fold(c.quote) for c in a.citations
+        )
+        in_text = self._contains_answer(a.text, q.answers)
+        short_right = bool(a.short.strip()) and self._contains_answer(a.short, q.answers)
+        return Verdict(
+            em, f, cited, in_text and cited, answer_in_text=in_text, short_right=short_right
+        )
+
+
 def make_judge(kind: str) -> Judge:
     """The judge for a data set kind.
 
     Raises:
-        ValueError: ``kind`` is not one of squad, realtimeqa, jsonl.
+        ValueError: ``kind`` is not one of squad, realtimeqa, jsonl, newsqa.
     """
     judges: dict[str, type[Judge]] = {
         "squad": SquadJudge,
         "realtimeqa": RealtimeQAJudge,
         "jsonl": JsonlJudge,
+        "newsqa": NewsQAJudge,
     }
     if kind not in judges:
         raise ValueError(f"data set must be one of {', '.join(DATASETS)}; got {kind!r}")

@@ -134,6 +134,51 @@ def _summary_lines(m: Mapping[str, Any]) -> list[str]:
     ]
 
 
+#: The scorecard columns of the news-qa tables: (heading, key, formatter).
+SCORECARD_COLUMNS: tuple[tuple[str, str, Any], ...] = (
+    ("questions", "questions", str),
+    ("accuracy", "accuracy", pct),
+    ("answerable", "answerable_accuracy", pct),
+    ("unanswerable (= abstention recall)", "unanswerable_accuracy", pct),
+    ("abstention precision", "abstention_precision", pct),
+    ("abstention recall", "abstention_recall", pct),
+    ("evidence cited", "evidence_cited", pct),
+    ("answer in text", "answer_in_text", pct),
+    ("short answer right", "short_answer_right", pct),
+    ("answerable wrongly abstained", "wrongly_abstained", str),
+)
+
+
+def _scorecard_section(m: Mapping[str, Any]) -> list[str]:
+    """The news-qa README's figures, overall and by the question's ``type``."""
+    def row(name: str, v: Mapping[str, Any]) -> list[str]:
+        return [cell(name), *(fmt(v[key]) for _, key, fmt in SCORECARD_COLUMNS)]
+
+    groups = m.get("by_category") or {}
+    setting = (
+        "each question asked of its own article only (`--per-article`)"
+        if m.get("per_article")
+        else "open: every question searches all the set's articles as one corpus"
+    )
+    return [
+        "## news-qa scoring",
+        "",
+        f"Setting: {setting}. An answerable question is right when the answer text (short "
+        "answer and quoted sentences) contains an accepted answer and a citation of the "
+        "question's own article quotes a text containing the evidence span (case, spacing, "
+        "quotes and dashes unified); an unanswerable one when the answer abstained. "
+        "*Evidence cited* and *answer in text* are the two halves alone; *short answer "
+        "right*: a non-empty `Answer.short` contains an accepted answer. Rates other than "
+        "accuracy, unanswerable and abstention precision/recall are over answerable questions.",
+        "",
+        table(
+            ["type", *(h for h, _, _ in SCORECARD_COLUMNS)],
+            [row("**all**", m["scorecard"]), *(row(g, v) for g, v in groups.items())],
+        ),
+        "",
+    ]
+
+
 def render_report(
     m: Mapping[str, Any], records: Sequence[QuestionRecord], plot_files: Mapping[str, str]
 ) -> str:
@@ -158,7 +203,8 @@ def render_report(
         "## Answers",
         "",
         "Exact match and F1 score `Answer.short`, or the first cited sentence when it is "
-        "empty, over answerable questions (an abstention scores 0). Supporting sentence: "
+        "empty, over answerable questions (an abstention scores 0); the short answer alone "
+        "scores `Answer.short` with no fallback (empty or abstained: 0). Supporting sentence: "
         f"{m['support_rule']}. Citation validity: every quote equals "
         "`article_text[start:end]`.",
         "",
@@ -169,6 +215,8 @@ def render_report(
                 "answered",
                 "exact match",
                 "F1",
+                "short answer alone EM",
+                "short answer alone F1",
                 "supporting sentence",
                 "supporting (answered only)",
                 "correct (answerable)",
@@ -182,6 +230,8 @@ def render_report(
                     a["answered"],
                     pct(a["exact_match"]),
                     pct(a["f1"]),
+                    pct(a["short_exact_match"]),
+                    pct(a["short_f1"]),
                     pct(a["supporting_sentence_accuracy"]),
                     pct(a["supporting_sentence_accuracy_answered"]),
                     pct(a["correct_answerable"]),
@@ -195,6 +245,8 @@ def render_report(
         f"Correct means: {m['correct_rule']}.",
         "",
     ]
+    if m["dataset"] == "newsqa":
+        out += _scorecard_section(m)
     out += [
         "## Abstention",
         "",
@@ -251,6 +303,8 @@ def render_report(
         ("By question type", "by_question_type"),
     ):
         groups = m.get(key) or {}
+        if key == "by_category" and m["dataset"] == "newsqa":
+            continue  # the scorecard section has the by-type table
         if len(groups) > 1:
             out += [
                 f"## {title}",
@@ -314,7 +368,8 @@ def render_report(
                         cell(shown_answer(x), 100),
                         f"{x.confidence:.2f}",
                         x.rank if x.rank is not None else "-",
-                        x.question_type,
+                        # the data set's label where it has one, then the answerer's kind
+                        " / ".join(t for t in (x.category, x.question_type) if t),
                     ]
                     for x in records
                 ],

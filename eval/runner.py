@@ -24,6 +24,7 @@ from eval.datasets import (
     EvalSet,
     load_bbc,
     load_jsonl,
+    load_newsqa,
     load_realtimeqa,
     load_squad,
 )
@@ -72,6 +73,15 @@ class QuestionRecord:
         mode: Which answerer answered (extractive, metadata, ...).
         retrieve_s: Seconds for retrieval of the top 10.
         ask_s: Seconds for the whole ``ask`` call (retrieval included).
+        category: The data set's own label of the question (news-qa's ``type``), or "".
+        article_id: The article holding the answer, where the data set says.
+        scoped: Whether the question was asked of its own article(s) only.
+        short_em: Exact match of ``Answer.short`` alone (0 when abstained or empty; None for
+            unanswerable questions).
+        short_f1: Token F1 of the same.
+        answer_in_text: Whether ``Answer.text`` holds an accepted answer (news-qa; else None).
+        short_right: Whether a non-empty ``Answer.short`` holds an accepted answer (news-qa;
+            else None).
     """
 
     id: str
@@ -97,6 +107,13 @@ class QuestionRecord:
     mode: str
     retrieve_s: float
     ask_s: float
+    category: str = ""
+    article_id: str | None = None
+    scoped: bool = False
+    short_em: float | None = None
+    short_f1: float | None = None
+    answer_in_text: bool | None = None
+    short_right: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict of every field."""
@@ -127,12 +144,14 @@ def load_set(dataset: str, path: str | Path) -> EvalSet:
         "squad": load_squad,
         "realtimeqa": load_realtimeqa,
         "jsonl": load_jsonl,
+        "newsqa": load_newsqa,
     }
     if dataset not in loaders:
         raise ValueError(f"data set must be one of {', '.join(loaders)}; got {dataset!r}")
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{dataset} data file not found: {p}")
+    if not (p.is_file() or (dataset == "newsqa" and p.is_dir())):
+        what = "folder (or its questions.jsonl)" if dataset == "newsqa" else "data file"
+        raise FileNotFoundError(f"{dataset} {what} not found: {p}")
     return loaders[dataset](p)
 
 
@@ -247,11 +266,13 @@ def _invalid_citations(engine: QA, answer: Any) -> int:
     return bad
 
 
-def question_scope(engine: QA, q: EvalQuestion) -> Filters | None:
+def question_scope(engine: QA, q: EvalQuestion, *, per_article: bool = False) -> Filters | None:
     """The article a question about "this article" (its author, outlet, date or headline)
     means: with distractors indexed, a reader asks it with that article picked under "Ask
-    about" (``--article`` in the CLI). Other questions search every article."""
-    if not analyse(q.question).kind.startswith("metadata_"):
+    about" (``--article`` in the CLI). Other questions search every article, unless
+    ``per_article`` asks every question of its own article (``qa eval --per-article``); a
+    question whose article is unknown then still searches every article."""
+    if not per_article and not analyse(q.question).kind.startswith("metadata_"):
         return None
     ids: list[str] = [q.article_id] if q.article_id else []
     if q.article_files:
@@ -261,10 +282,13 @@ def question_scope(engine: QA, q: EvalQuestion) -> Filters | None:
     return Filters(article_ids=tuple(ids)) if ids else None
 
 
-def run_question(engine: QA, judge: Judge, q: EvalQuestion) -> QuestionRecord:
-    """Retrieve the top 10 and answer one question; score both."""
+def run_question(
+    engine: QA, judge: Judge, q: EvalQuestion, *, per_article: bool = False
+) -> QuestionRecord:
+    """Retrieve the top 10 and answer one question; score both. With ``per_article``, the
+    question is asked of its own article only (see :func:`question_scope`)."""
     history = list(q.history) or None
-    scope = question_scope(engine, q)
+    scope = question_scope(engine, q, per_article=per_article)
     t0 = time.perf_counter()
     result = engine.search(q.question, k=RETRIEVE_K, history=history, filters=scope)
     t1 = time.perf_counter()
@@ -297,6 +321,13 @@ def run_question(engine: QA, judge: Judge, q: EvalQuestion) -> QuestionRecord:
         mode=answer.mode,
         retrieve_s=t1 - t0,
         ask_s=t2 - t1,
+        category=q.category,
+        article_id=q.article_id,
+        scoped=scope is not None,
+        short_em=v.short_em,
+        short_f1=v.short_f1,
+        answer_in_text=v.answer_in_text,
+        short_right=v.short_right,
     )
 
 
@@ -307,12 +338,13 @@ def run_questions(
     *,
     show_progress: bool = False,
     desc: str = "questions",
+    per_article: bool = False,
 ) -> list[QuestionRecord]:
     """Run :func:`run_question` over every question, with a tqdm bar when asked."""
     from tqdm import tqdm  # type: ignore[import-untyped]
 
     return [
-        run_question(engine, judge, q)
+        run_question(engine, judge, q, per_article=per_article)
         for q in tqdm(questions, desc=desc, unit="q", disable=not show_progress, dynamic_ncols=True)
     ]
 
@@ -361,6 +393,8 @@ def summarise(records: Sequence[QuestionRecord]) -> dict[str, Any]:
             "answered": len(answered),
             "exact_match": _mean([r.em for r in answerable if r.em is not None]),
             "f1": _mean([r.f1 for r in answerable if r.f1 is not None]),
+            "short_exact_match": _mean([r.short_em for r in answerable if r.short_em is not None]),
+            "short_f1": _mean([r.short_f1 for r in answerable if r.short_f1 is not None]),
             "supporting_sentence_accuracy": _rate([r.supporting for r in answerable]),
             "supporting_sentence_accuracy_answered": _rate(
                 [r.supporting for r in answered_answerable]
@@ -372,6 +406,7 @@ def summarise(records: Sequence[QuestionRecord]) -> dict[str, Any]:
             "citations": sum(r.citations for r in records),
         },
         "abstention": ab.to_dict(),
+        "scorecard": scorecard(records),
         "latency": {
             "retrieve_s": {
                 **percentiles([r.retrieve_s for r in records]),
@@ -385,17 +420,50 @@ def summarise(records: Sequence[QuestionRecord]) -> dict[str, Any]:
     }
 
 
+def scorecard(records: Sequence[QuestionRecord]) -> dict[str, Any]:
+    """The accuracy figures the news-qa README asks for, over any records.
+
+    Returns:
+        ``questions``, ``answerable`` and ``unanswerable`` counts; ``accuracy`` (right
+        answers, an abstention being right on an unanswerable question),
+        ``answerable_accuracy``, ``unanswerable_accuracy`` (equal to abstention recall),
+        ``abstention_precision`` and ``abstention_recall``; over answerable questions,
+        ``evidence_cited`` (the supporting-sentence rule alone), ``answer_in_text`` and
+        ``short_answer_right`` (the rates where the judge decides them, else ``nan``) and
+        ``wrongly_abstained`` (a count). Undefined rates are ``nan``.
+    """
+    answerable = [r for r in records if r.answerable]
+    unanswerable = [r for r in records if not r.answerable]
+    ab = abstention_scores([r.abstained for r in records], [r.answerable for r in records])
+    return {
+        "questions": len(records),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "accuracy": _rate([r.correct for r in records]),
+        "answerable_accuracy": _rate([r.correct for r in answerable]),
+        "unanswerable_accuracy": _rate([r.correct for r in unanswerable]),
+        "abstention_precision": ab.precision,
+        "abstention_recall": ab.recall,
+        "evidence_cited": _rate([r.supporting for r in answerable]),
+        "answer_in_text": _rate([r.answer_in_text for r in answerable]),
+        "short_answer_right": _rate([r.short_right for r in answerable]),
+        "wrongly_abstained": sum(r.abstained for r in answerable),
+    }
+
+
+def _group(r: QuestionRecord, key: str) -> str:
+    if key == "category":
+        return r.category or (r.id.rsplit("-", 1)[0] if "-" in r.id else "(none)")
+    return r.question_type or "(none)"
+
+
 def breakdown(records: Sequence[QuestionRecord], key: str) -> dict[str, dict[str, Any]]:
-    """Per-group counts and rates: ``key`` is ``category`` (the id before its last "-")
-    or ``question_type``."""
+    """Per-group counts and rates: ``key`` is ``category`` (the data set's own label, such
+    as news-qa's ``type``, else the id before its last "-") or ``question_type`` (the kind
+    the answerer recognised). Each group also carries its :func:`scorecard` figures."""
     groups: dict[str, list[QuestionRecord]] = {}
     for r in records:
-        g = (
-            (r.id.rsplit("-", 1)[0] if "-" in r.id else "(none)")
-            if key == "category"
-            else (r.question_type or "(none)")
-        )
-        groups.setdefault(g, []).append(r)
+        groups.setdefault(_group(r, key), []).append(r)
     out: dict[str, dict[str, Any]] = {}
     for g, rs in sorted(groups.items()):
         ranks = [r.rank for r in rs if r.retrieval_scored]
@@ -405,5 +473,7 @@ def breakdown(records: Sequence[QuestionRecord], key: str) -> dict[str, dict[str
             "abstained": sum(r.abstained for r in rs),
             "hits@1": hits_curve(ranks, [1])[1] if ranks else math.nan,
             "f1": _mean([r.f1 for r in rs if r.f1 is not None]),
+            "short_f1": _mean([r.short_f1 for r in rs if r.short_f1 is not None]),
+            **{k: v for k, v in scorecard(rs).items() if k != "questions"},
         }
     return out

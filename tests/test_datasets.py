@@ -15,15 +15,18 @@ from eval.datasets import (
     EvalSet,
     load_bbc,
     load_jsonl,
+    load_newsqa,
     load_realtimeqa,
     load_squad,
     sample_questions,
+    select_squad_split,
     strip_html,
 )
 
 SQUAD = DEFAULT_DATA_DIR / "squad" / "dev-v1.1-even.json"
 RTQA = DEFAULT_DATA_DIR / "realtimeqa"
 BBC = DEFAULT_DATA_DIR / "bbc-news"
+NEWSQA = DEFAULT_DATA_DIR / "news-qa"
 
 
 def _need(path: Path) -> Path:
@@ -414,6 +417,117 @@ def test_load_jsonl_bad_line_names_file_and_line(
     with pytest.raises(ValueError, match=message) as info:
         load_jsonl(path)
     assert f"{path}, line 3" in str(info.value)
+
+
+# --- news-qa -------------------------------------------------------------------------------
+
+
+def test_newsqa_reads_the_shared_files() -> None:
+    folder = _need(NEWSQA)
+    s = load_newsqa(folder)
+    raw = [json.loads(x) for x in (folder / "questions.jsonl").read_text("utf-8").splitlines()]
+    files = sorted((folder / "articles").glob("*.json"))
+    assert s.name == "news-qa" and len(s.articles) == 16 and len(s.questions) == len(raw) == 96
+    h = hashlib.sha256(b"".join(p.read_bytes() for p in [folder / "questions.jsonl", *files]))
+    assert s.sha256 == h.hexdigest()
+    first = json.loads(files[0].read_text("utf-8"))
+    a = s.articles[0]
+    assert a.id == f"newsqa-{files[0].stem}"
+    assert (a.title, a.text, a.source, a.author, a.date, a.url) == tuple(
+        first[k] for k in ("title", "text", "source", "author", "date", "url")
+    )
+    texts = {x.id: x.text for x in s.articles}
+    for q, row in zip(s.questions, raw, strict=True):
+        assert (q.id, q.question, q.answers, q.category) == (
+            row["id"], row["question"], row["answers"], row["type"]
+        )
+        assert q.article_id == f"newsqa-{row['article']}"
+        assert q.answerable == (row["type"] != "unanswerable")
+        if q.answerable:
+            assert q.evidence and q.evidence in texts[q.article_id], q.id  # verbatim
+    assert sum(not q.answerable for q in s.questions) == 16
+    per_article = {aid: [q for q in s.questions if q.article_id == aid] for aid in texts}
+    assert all(len(qs) == 6 and sum(not q.answerable for q in qs) == 1
+               for qs in per_article.values())
+    assert load_newsqa(folder / "questions.jsonl").questions == s.questions  # the file works too
+
+
+def _newsqa_folder(tmp_path: Path, rows: list[dict[str, object]]) -> Path:
+    (tmp_path / "articles").mkdir()
+    article = {"title": "T", "text": "Her term ends in 2024. It rained.", "url": "u",
+               "author": "", "date": "2024-01-01", "source": "CNN"}
+    (tmp_path / "articles" / "01-a.json").write_text(json.dumps(article), encoding="utf-8")
+    _write_jsonl(tmp_path / "questions.jsonl", rows)
+    return tmp_path
+
+
+def test_newsqa_synthetic_folder(tmp_path: Path) -> None:
+    rows = [
+        {"id": "q1", "article": "01-a", "question": "When?", "answers": ["2024"],
+         "evidence": "ends in 2024", "type": "date"},
+        {"id": "q2", "article": "01-a", "question": "Who?", "answers": [], "evidence": "",
+         "type": "unanswerable"},
+    ]
+    s = load_newsqa(_newsqa_folder(tmp_path, rows))
+    assert [a.id for a in s.articles] == ["newsqa-01-a"]
+    q1, q2 = s.questions
+    assert q1.answerable and q1.category == "date" and q1.article_id == "newsqa-01-a"
+    assert not q2.answerable and q2.category == "unanswerable" and q2.article_id == "newsqa-01-a"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"article": "02-missing"}, "article '02-missing' not found"),
+        ({"answers": []}, "type 'date' with answers []"),
+        ({"answers": "2024"}, "'answers' as a list of strings"),
+        ({"colour": "red"}, "unknown keys ['colour']"),
+    ],
+)
+def test_newsqa_bad_line_names_file_and_line(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    good = {"id": "q1", "article": "01-a", "question": "When?", "answers": ["2024"],
+            "evidence": "ends in 2024", "type": "date"}
+    folder = _newsqa_folder(tmp_path, [good, {**good, "id": "q2", **change}])
+    with pytest.raises(ValueError, match="line 2") as e:
+        load_newsqa(folder)
+    assert message in str(e.value)
+
+
+def test_newsqa_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="questions.jsonl"):
+        load_newsqa(tmp_path)
+
+
+# --- the SQuAD splits ----------------------------------------------------------------------
+
+
+def test_squad_split_selects_articles_by_file_position() -> None:
+    arts = [EvalArticle(id=f"a{i}", title="", text="t") for i in range(24)]
+    qs = [EvalQuestion(id=f"q{i}", question="?", answers=["t"], article_id=f"a{i % 24}")
+          for i in range(48)]
+    s = EvalSet("squad-x", arts, qs, Path("x.json"), "0")
+    held = select_squad_split(s, "heldout")
+    assert [a.id for a in held.articles] == ["a3", "a7", "a11", "a15", "a19", "a23"]
+    assert held.name == "squad-x-heldout"
+    assert sorted(q.id for q in held.questions) == sorted(
+        f"q{i}" for i in range(48) if i % 24 in (3, 7, 11, 15, 19, 23)
+    )
+    assert [a.id for a in select_squad_split(s, "dev").articles] == ["a1", "a9", "a17"]
+    train = select_squad_split(s, "train")
+    assert len(train.articles) == 15
+    assert {a.id for a in train.articles}.isdisjoint({"a1", "a3", "a9", "a17", "a23"})
+    assert select_squad_split(s, "all") is s
+    with pytest.raises(ValueError, match="heldout"):
+        select_squad_split(s, "test")
+
+
+def test_squad_heldout_split_of_the_real_file(squad: EvalSet) -> None:
+    held = select_squad_split(squad, "heldout")
+    assert [a.title for a in held.articles] == [squad.articles[i].title for i in range(3, 24, 4)]
+    assert held.questions and all(q.article_id in {a.id for a in held.articles}
+                                  for q in held.questions)
 
 
 # --- values and sampling -------------------------------------------------------------------

@@ -356,3 +356,153 @@ def test_questions_about_this_article_are_asked_of_their_article(seed_engine) ->
     assert scope is not None and scope.article_ids == (seed.id,)
     # content questions search every article, distractors included
     assert question_scope(seed_engine, qs["factoid-01"]) is None
+
+
+# --- news-qa scoring (no model) ----------------------------------------------------------
+
+NEWSQA_EVIDENCE = "Tsai’s party, by comparison, is expected to win only five"
+
+
+def _newsqa_question(**kw) -> EvalQuestion:
+    fields = {
+        "id": "d002",
+        "question": "How many mayoral races was Tsai's party expected to win?",
+        "answers": ["five", "5"],
+        "article_id": "newsqa-01",
+        "evidence": NEWSQA_EVIDENCE,
+        "category": "number",
+    }
+    return EvalQuestion(**{**fields, **kw})
+
+
+def test_newsqa_judge_counts_a_right_answer_right() -> None:
+    from eval.judge import make_judge
+
+    j = make_judge("newsqa")
+    q = _newsqa_question()
+    # straight quote and a line break where the article has a curly quote and a space
+    quote = "Tsai's party, by comparison,\nis expected to win only five of the 21 races."
+    v = j.judge(q, _answer("Five", quotes=((quote, 100),), article_id="newsqa-01"))
+    assert (v.correct, v.supporting, v.answer_in_text, v.short_right) == (True, True, True, True)
+    assert (v.short_em, v.short_f1) == (1.0, 1.0)
+    # no short answer: the quoted sentence in the text holds "five", so it is still right,
+    # but the short answer is not
+    v = j.judge(q, _answer("", quotes=((quote, 100),), article_id="newsqa-01"))
+    assert v.correct and v.short_right is False and v.short_em == 0.0
+
+
+def test_newsqa_judge_counts_a_wrong_citation_wrong() -> None:
+    from eval.judge import make_judge
+
+    j = make_judge("newsqa")
+    q = _newsqa_question()
+    quote = "Tsai’s party, by comparison, is expected to win only five of the 21 races."
+    # the same words quoted from another article do not cite the question's article
+    other = j.judge(q, _answer("five", quotes=((quote, 0),), article_id="newsqa-02"))
+    assert other.answer_in_text and not other.supporting and not other.correct
+    # the right article, but a sentence that does not hold the evidence span
+    elsewhere = j.judge(
+        q, _answer("five", quotes=(("Five candidates ran in Taipei.", 0),), article_id="newsqa-01")
+    )
+    assert elsewhere.answer_in_text and not elsewhere.supporting and not elsewhere.correct
+    # the evidence cited, but no accepted answer anywhere in the text
+    q7 = _newsqa_question(answers=["seven"], evidence="Tsai’s party, by comparison")
+    v = j.judge(q7, _answer("", quotes=((quote, 0),), article_id="newsqa-01"))
+    assert v.supporting and not v.answer_in_text and not v.correct
+    # a half of the evidence is not the evidence
+    half = j.judge(
+        q, _answer("five", quotes=(("Tsai’s party, by comparison,", 0),), article_id="newsqa-01")
+    )
+    assert not half.supporting and not half.correct
+    abstained = j.judge(q, _answer(abstained=True))
+    assert not abstained.correct and abstained.short_em == 0.0
+
+
+def test_newsqa_judge_unanswerable_is_right_only_when_abstained() -> None:
+    from eval.judge import make_judge
+
+    j = make_judge("newsqa")
+    q = _newsqa_question(answers=[], evidence="", answerable=False, category="unanswerable")
+    assert j.judge(q, _answer(abstained=True)).correct
+    assert not j.judge(q, _answer("six", quotes=(("Six won.", 0),), article_id="newsqa-01")).correct
+    assert not j.retrieval_scored(q)
+    assert j.is_hit(_newsqa_question(), _passage("x " + NEWSQA_EVIDENCE, article_id="newsqa-01"))
+    assert not j.is_hit(_newsqa_question(), _passage(NEWSQA_EVIDENCE, article_id="newsqa-02"))
+
+
+def test_short_answer_alone_has_no_fallback() -> None:
+    from eval.judge import make_judge
+
+    j = make_judge("squad")
+    q = EvalQuestion(id="1", question="?", answers=["Denver"], article_id="a", answer_starts=[0])
+    v = j.judge(q, _answer("", quotes=(("Denver won it.", 0),)))
+    assert v.f1 == pytest.approx(0.5) and v.short_f1 == 0.0 and v.short_em == 0.0
+    v = j.judge(q, _answer("Denver", quotes=(("Denver won it.", 0),)))
+    assert v.short_em == 1.0 and v.short_f1 == 1.0
+
+
+def _record(id: str, category: str, answerable: bool, abstained: bool, correct: bool, **kw):
+    from eval.runner import QuestionRecord
+
+    fields = dict(
+        id=id, question="?", expected="", answerable=answerable, history_turns=0,
+        retrieval_scored=answerable, rank=1 if answerable else None, abstained=abstained,
+        confidence=0.5, short="", text="", predicted="", quotes=[], em=None, f1=None,
+        supporting=None, correct=correct, citations=0, invalid_citations=0,
+        question_type="", mode="extractive", retrieve_s=0.01, ask_s=0.02, category=category,
+    )
+    return QuestionRecord(**{**fields, **kw})
+
+
+def test_scorecard_and_breakdown_by_type() -> None:
+    from eval.runner import breakdown, scorecard, summarise
+
+    records = [
+        _record("d1", "number", True, False, True, supporting=True, answer_in_text=True,
+                short_right=True, short_em=1.0, short_f1=1.0),
+        _record("d2", "number", True, True, False, supporting=False, answer_in_text=False,
+                short_right=False, short_em=0.0, short_f1=0.0),
+        _record("d3", "paraphrase", True, False, False, supporting=True, answer_in_text=False,
+                short_right=False, short_em=0.0, short_f1=0.5),
+        _record("d4", "unanswerable", False, True, True),
+        _record("d5", "unanswerable", False, False, False),
+    ]
+    s = scorecard(records)
+    assert (s["questions"], s["answerable"], s["unanswerable"]) == (5, 3, 2)
+    assert s["accuracy"] == pytest.approx(2 / 5)
+    assert s["answerable_accuracy"] == pytest.approx(1 / 3)
+    assert s["unanswerable_accuracy"] == s["abstention_recall"] == 0.5
+    assert s["abstention_precision"] == 0.5  # d2 and d4 abstained, d4 rightly
+    assert s["evidence_cited"] == pytest.approx(2 / 3)
+    assert s["short_answer_right"] == pytest.approx(1 / 3)
+    assert s["wrongly_abstained"] == 1
+    by_type = breakdown(records, "category")
+    assert list(by_type) == ["number", "paraphrase", "unanswerable"]
+    assert by_type["number"]["accuracy"] == 0.5 and by_type["number"]["wrongly_abstained"] == 1
+    assert by_type["unanswerable"]["unanswerable_accuracy"] == 0.5
+    assert math.isnan(by_type["unanswerable"]["evidence_cited"])
+    answers = summarise(records)["answers"]
+    assert answers["short_exact_match"] == pytest.approx(1 / 3)
+    assert answers["short_f1"] == pytest.approx(1.5 / 3)
+
+
+def test_per_article_asks_each_question_of_its_own_article() -> None:
+    from types import SimpleNamespace
+
+    from eval.runner import question_scope
+
+    engine = SimpleNamespace(index=SimpleNamespace(articles=[]))
+    q = _newsqa_question(question="How many mayoral races was Tsai's party expected to win?")
+    assert question_scope(engine, q) is None  # open: the whole corpus
+    scope = question_scope(engine, q, per_article=True)
+    assert scope is not None and scope.article_ids == ("newsqa-01",)
+    assert question_scope(engine, _newsqa_question(article_id=None), per_article=True) is None
+
+
+def test_split_and_per_article_usage_errors() -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["jsonl", str(SEED_SET), "--split", "heldout"])
+    assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:
+        main(["squad", "x.json", "--split", "test"])
+    assert e.value.code == 2
