@@ -187,15 +187,19 @@ def label_estimates(
     }
 
 
-def read_labels(path: Path) -> dict[tuple[str, int], bool]:
-    """The hand labels: ``{(url, line): is_furniture}``."""
+def read_labels(path: Path) -> dict[int, dict[tuple[str, int], bool]]:
+    """The hand labels by labelling round: ``{round: {(url, line): is_furniture}}``.
+
+    Round 1 was labelled while the rules were still being fixed (a development sample);
+    round 2 was drawn and labelled afterwards, with another seed (held out).
+    """
+    out: dict[int, dict[tuple[str, int], bool]] = collections.defaultdict(dict)
     if not path.exists():
-        return {}
-    out = {}
+        return out
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             d = json.loads(line)
-            out[(d["url"], int(d["line"]))] = bool(d["furniture"])
+            out[int(d.get("round", 1))][(d["url"], int(d["line"]))] = bool(d["furniture"])
     return out
 
 
@@ -284,18 +288,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         note = f" ({missing} not found in the article text)" if missing else ""
         print(f"{name}: evidence spans flagged {_share(bad, len(kinds))}{note}")
 
-    print("\n== Hand labels (stratified sample of RealTime QA lines)")
-    est = label_estimates(rt_results, read_labels(args.labels))
-    if est is None:
+    print("\n== Hand labels (stratified samples of RealTime QA lines, 30 flagged + 30 not)")
+    rounds = read_labels(args.labels)
+    if not rounds:
         print(f"no labels in {args.labels}")
-    else:
-        print(f"labelled: {est['labelled_flagged']:.0f} flagged, "
+    for rnd, labels in sorted(rounds.items()):
+        est = label_estimates(rt_results, labels)
+        if est is None:
+            continue
+        what = "development sample" if rnd == 1 else "held-out sample"
+        print(f"round {rnd} ({what}):")
+        print(f"  labelled: {est['labelled_flagged']:.0f} flagged, "
               f"{est['labelled_unflagged']:.0f} unflagged")
-        print(f"precision: {est['precision']:.3f} ({est['furniture_in_flagged']:.0f} of "
+        print(f"  precision: {est['precision']:.3f} ({est['furniture_in_flagged']:.0f} of "
               f"{est['labelled_flagged']:.0f} flagged lines are furniture)")
-        print(f"missed: {est['furniture_in_unflagged']:.0f} of {est['labelled_unflagged']:.0f} "
+        print(f"  missed: {est['furniture_in_unflagged']:.0f} of {est['labelled_unflagged']:.0f} "
               f"unflagged lines are furniture")
-        print(f"recall (strata weighted by size): {est['recall']:.3f}")
+        print(f"  recall (strata weighted by size): {est['recall']:.3f}")
     return 0
 
 

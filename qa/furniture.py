@@ -190,8 +190,11 @@ _HANDLE = re.compile(
     r"[\w.+-]+@[\w-]+\.[\w.]+|(?<![\w@])@\w{2,}|\(\d{3}\)\s*\d{3}-\d{4}|\b\d{3}-\d{3}-\d{4}\b"
 )
 _CONTACT = re.compile(CONTACT_WORDS, re.I)
-_CONTACT_OPENER = re.compile(
-    r"^(?:contact|reach|follow|e-?mail\s*:|twitter\s*:|phone\s*:|tel\s*:)", re.I
+_CONTACT_OPENER = re.compile(r"^(?:contact|reach|follow)\b", re.I)
+# an address alone, or "Email: ...": a reporter's when it ends the article, but a shop's or a
+# charity's in a listing, so only in the article's tail
+_ADDRESS_ALONE = re.compile(
+    r"^(?:(?:e-?mail|twitter|x)\s*:\s*)?(?:[\w.+-]+@[\w-]+\.[\w.]+|@\w{2,})$", re.I
 )
 _BIO = re.compile(
     r"^[A-Z][\w'’.-]+(?:\s+[A-Z][\w'’.-]+){1,3}\s+(?:is|was)\s+(?:a|an|the|our)?\s*"
@@ -353,7 +356,7 @@ def _line_kind(lines: list[_Line], i: int, *, header: bool) -> Kind | None:
         near = [lines[j].text for j in (i - 1, i + 1) if 0 <= j < len(lines)]
         if not any(_DASH_BYLINE.match(t) or _BULLET.match(t) for t in near):
             return "byline"
-    if _is_contact(s):
+    if _is_contact(s) or (_ADDRESS_ALONE.match(s) and _only_furniture_after(lines, i)):
         return "contact"
     if not header and _BIO.match(s) and _only_furniture_after(lines, i):
         return "byline"
@@ -373,8 +376,6 @@ def _line_kind(lines: list[_Line], i: int, *, header: bool) -> Kind | None:
 def _is_contact(s: str) -> bool:
     if len(s) > 400 or not _HANDLE.search(s):
         return False
-    if _HANDLE.fullmatch(s):  # an address or handle alone on its line
-        return True
     return bool(_CONTACT_OPENER.match(s)) or (
         bool(_CONTACT.search(s)) and len(split_sentences(s)) <= 4
     )
