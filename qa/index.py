@@ -17,10 +17,21 @@ Layout of an index folder::
         sentences.faiss  FAISS index of sentence vectors
         bm25-chunks/, bm25-sentences/   bm25s indexes
         acronyms.json    acronym <-> expansion table mined from the articles
+        entities.npy     (m, 4) int32: start, end (article offsets), label, head of every
+                         named entity (qa.entities), grouped by sentence row; label and head
+                         index entity_strings.json; sentence r's entities are rows
+                         entity_offsets[r]:entity_offsets[r + 1]
+        entity_offsets.npy   (n + 1,) int64, n = number of sentences
+        entity_strings.json  the label and head strings ("" first) the codes index
+        furniture.npy    (n,) bool: the sentence overlaps page furniture (qa.furniture)
 
 A write builds a complete new generation folder next to the live one, syncs it to disk and
 then swaps ``CURRENT`` with ``os.replace``; a crash at any moment leaves the previous
 generation live. Old generations are removed after the swap.
+
+Entities and furniture flags are computed once per sentence when an article is added, never
+again for articles already indexed. An index of format 1 (before them) still loads: they are
+computed for all its sentences on load, and saved with the next write.
 """
 
 from __future__ import annotations
@@ -40,16 +51,21 @@ from typing import Any
 import numpy as np
 
 from embeddings import EmbeddingModel
+from qa import furniture as page_furniture
 from qa.acronyms import AcronymTable
 from qa.articles import Article
 from qa.chunking import Chunk, chunk_sentences, get_tokenizer, split_sentences
+from qa.entities import Entity, span_entities
+from qa.entities import model_id as entity_model_id
 from qa.errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, ModelMismatchError
 from qa.lexical import BM25Index
 from qa.settings import HNSW_THRESHOLD
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Formats this version loads; format 1 has no entity and furniture files (computed on load).
+READ_FORMATS = (1, 2)
 _CURRENT = "CURRENT"
 _LOCK = ".lock"
 
@@ -107,6 +123,11 @@ class ArticleIndex:
         self.chunk_sent_flat: np.ndarray = np.zeros(0, dtype=np.int64)
         self.chunk_sent_offsets: np.ndarray = np.zeros(1, dtype=np.int64)
         self.sentence_chunk: np.ndarray = np.zeros(0, dtype=np.int64)
+        # named entities of the sentences, grouped by sentence row (see the module docstring)
+        self.entity_table: np.ndarray = np.zeros((0, 4), dtype=np.int32)
+        self.entity_offsets: np.ndarray = np.zeros(1, dtype=np.int64)
+        self.entity_strings: list[str] = [""]
+        self.sentence_furniture: np.ndarray = np.zeros(0, dtype=bool)
         dim = int(manifest["dimension"])
         self.chunk_vectors: np.ndarray = np.zeros((0, dim), dtype=np.float32)
         self.sentence_vectors: np.ndarray = np.zeros((0, dim), dtype=np.float32)
@@ -196,10 +217,12 @@ class ArticleIndex:
         except (OSError, ValueError) as e:
             raise IndexCorruptError(f"{gen / 'manifest.json'} cannot be read ({e}); "
                                     f"rebuild the index: delete {path} and ingest again") from e
-        if manifest.get("format_version") != FORMAT_VERSION:
+        version = manifest.get("format_version")
+        if version not in READ_FORMATS:
             raise IndexCorruptError(
-                f"{path} has index format {manifest.get('format_version')}, this version "
-                f"reads {FORMAT_VERSION}; delete {path} and ingest the articles again"
+                f"{path} has index format {version}, this version reads "
+                f"{', '.join(map(str, READ_FORMATS))}; delete {path} and ingest the articles "
+                "again"
             )
         if model_id is not None and manifest["model_id"] != model_id:
             raise ModelMismatchError(
@@ -231,10 +254,26 @@ class ArticleIndex:
             idx.bm25_chunks = BM25Index.load(gen / "bm25-chunks")
             idx.bm25_sentences = BM25Index.load(gen / "bm25-sentences")
             idx.acronyms = AcronymTable.load(gen / "acronyms.json")
+            if version >= 2:
+                idx.entity_table = np.load(gen / "entities.npy")
+                idx.entity_offsets = np.load(gen / "entity_offsets.npy")
+                idx.entity_strings = json.loads((gen / "entity_strings.json").read_text("utf-8"))
+                idx.sentence_furniture = np.load(gen / "furniture.npy")
+                n = len(idx.sentences)
+                if (idx.entity_offsets.shape != (n + 1,) or len(idx.sentence_furniture) != n
+                        or int(idx.entity_offsets[-1]) != len(idx.entity_table)):
+                    raise ValueError("entity or furniture rows do not match the sentences")
         except (OSError, ValueError, RuntimeError, KeyError) as e:
             raise IndexCorruptError(f"{gen} cannot be loaded ({e}); delete {path} and "
                                     "ingest again") from e
         idx._derive()
+        if version == 1:
+            log.info("index %s is in format 1: computing named entities and furniture of its "
+                     "%d sentences (saved in format %d with the next write)", path,
+                     len(idx.sentences), FORMAT_VERSION)
+            table, offsets, flags = idx._annotate(idx.sentences, show_progress=False)
+            idx.entity_table, idx.entity_offsets, idx.sentence_furniture = table, offsets, flags
+            idx.manifest["format_version"] = FORMAT_VERSION
         return idx
 
     # ---- derived structures -----------------------------------------------------------
@@ -294,6 +333,36 @@ class ArticleIndex:
         """The sentence rows of a chunk row, in order."""
         s, e = self.chunk_sent_offsets[row], self.chunk_sent_offsets[row + 1]
         return self.chunk_sent_flat[s:e]
+
+    def sentence_entities(self, row: int) -> list[Entity]:
+        """The named entities of a sentence row, in text order (offsets in its article).
+
+        Example:
+            >>> [e.label for e in index.sentence_entities(row)]  # "Alaska Airlines said 177 ..."
+            ['ORG', 'CARDINAL']
+
+        Raises:
+            IndexError: No such sentence row.
+        """
+        self._check_sentence(row)
+        s, e = int(self.entity_offsets[row]), int(self.entity_offsets[row + 1])
+        strings = self.entity_strings
+        return [Entity(a, b, strings[label], strings[head])
+                for a, b, label, head in self.entity_table[s:e].tolist()]
+
+    def is_furniture(self, row: int) -> bool:
+        """Whether a sentence row overlaps page furniture (a heading, caption, credit or
+        newsletter prompt, as :func:`qa.furniture.furniture_spans` finds them).
+
+        Raises:
+            IndexError: No such sentence row.
+        """
+        self._check_sentence(row)
+        return bool(self.sentence_furniture[row])
+
+    def _check_sentence(self, row: int) -> None:
+        if not 0 <= row < len(self.sentences):
+            raise IndexError(f"sentence row {row} is not in 0..{len(self.sentences) - 1}")
 
     # ---- writing ----------------------------------------------------------------------
 
@@ -390,15 +459,51 @@ class ArticleIndex:
                                     show_progress=show_progress)
         sv = model.encode_documents(sent_texts, batch_size=batch_size * 2,
                                     show_progress=show_progress)
+        new_sents = np.array(sent_rows, dtype=np.int64).reshape(-1, 3)
+        table, offsets_e, flags = self._annotate(new_sents, show_progress=show_progress)
         self.chunks.extend(new_chunks)
         self.chunk_vectors = np.vstack([self.chunk_vectors, cv]).astype(np.float32)
         self.sentence_vectors = np.vstack([self.sentence_vectors, sv]).astype(np.float32)
-        self.sentences = np.vstack([self.sentences, np.array(sent_rows, dtype=np.int64)
-                                    .reshape(-1, 3)])
+        self.sentences = np.vstack([self.sentences, new_sents])
+        self.entity_table = np.vstack([self.entity_table, table])
+        self.entity_offsets = np.concatenate([self.entity_offsets,
+                                              offsets_e[1:] + self.entity_offsets[-1]])
+        self.sentence_furniture = np.concatenate([self.sentence_furniture, flags])
         self.chunk_sent_flat = np.array(flat, dtype=np.int64)
         self.chunk_sent_offsets = np.array(offsets, dtype=np.int64)
         self._derive()
         return len(new_chunks)
+
+    def _annotate(self, sentences: np.ndarray, *,
+                  show_progress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Entities and furniture flags of sentence rows ``(article row, start, end)``.
+
+        Returns the entity table rows (labels and heads coded into ``entity_strings``, which
+        gains the new strings), their offsets by sentence (from 0) and the furniture flags.
+        """
+        rows = sentences.tolist()
+        found = span_entities([(self.articles[a].text, s, e) for a, s, e in rows],
+                              show_progress=show_progress)
+        code = {x: i for i, x in enumerate(self.entity_strings)}
+
+        def intern(x: str) -> int:
+            if x not in code:
+                code[x] = len(self.entity_strings)
+                self.entity_strings.append(x)
+            return code[x]
+
+        table = [(e.start, e.end, intern(e.label), intern(e.head)) for ents in found
+                 for e in ents]
+        offsets = np.cumsum([0, *map(len, found)], dtype=np.int64)
+        flags = np.zeros(len(rows), dtype=bool)
+        spans: dict[int, list[tuple[int, int]]] = {}
+        for i, (a, s, e) in enumerate(rows):
+            if a not in spans:
+                spans[a] = sorted(page_furniture.furniture_spans(self.articles[a].text))
+            flags[i] = any(fs < e and s < fe for fs, fe in spans[a])
+        if found:
+            self.manifest["entity_model"] = entity_model_id()
+        return np.array(table, dtype=np.int32).reshape(-1, 4), offsets, flags
 
     def _remove(self, ids: set[str]) -> None:
         keep_a = [i for i, a in enumerate(self.articles) if a.id not in ids]
@@ -420,7 +525,24 @@ class ArticleIndex:
         self.sentences = sentences.reshape(-1, 3)
         self.chunk_sent_flat = np.array(flat, dtype=np.int64)
         self.chunk_sent_offsets = np.array(offsets, dtype=np.int64)
+        self._keep_entities(np.array(keep_s, dtype=np.int64))
+        self.sentence_furniture = self.sentence_furniture[keep_s]
         self._derive()
+
+    def _keep_entities(self, keep: np.ndarray) -> None:
+        """Keep the entities of the sentence rows ``keep`` (in order) and the strings they use."""
+        starts = self.entity_offsets[keep]
+        counts = self.entity_offsets[keep + 1] - starts
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        take = np.repeat(starts - offsets[:-1], counts) + np.arange(int(offsets[-1]))
+        table = self.entity_table[take]
+        used = np.union1d([0], table[:, 2:4].ravel())
+        remap = np.zeros(len(self.entity_strings), dtype=np.int32)
+        remap[used] = np.arange(len(used), dtype=np.int32)
+        table[:, 2:4] = remap[table[:, 2:4]]
+        self.entity_table = table.reshape(-1, 4)
+        self.entity_offsets = offsets
+        self.entity_strings = [self.entity_strings[int(i)] for i in used]
 
     def save(self) -> None:
         """Write a new generation folder and make it live atomically."""
@@ -450,10 +572,17 @@ class ArticleIndex:
         self.bm25_chunks.save(tmp / "bm25-chunks")
         self.bm25_sentences.save(tmp / "bm25-sentences")
         self.acronyms.save(tmp / "acronyms.json")
+        np.save(tmp / "entities.npy", self.entity_table)
+        np.save(tmp / "entity_offsets.npy", self.entity_offsets)
+        (tmp / "entity_strings.json").write_text(
+            json.dumps(self.entity_strings, ensure_ascii=False), encoding="utf-8")
+        np.save(tmp / "furniture.npy", self.sentence_furniture)
         manifest = dict(self.manifest)
+        manifest["format_version"] = FORMAT_VERSION
         manifest["generation"] = gen_no
         manifest["counts"] = {"articles": len(self.articles), "chunks": len(self.chunks),
-                              "sentences": len(self.sentences)}
+                              "sentences": len(self.sentences),
+                              "entities": len(self.entity_table)}
         manifest["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         manifest["files"] = {str(p.relative_to(tmp)): p.stat().st_size
                              for p in sorted(tmp.rglob("*")) if p.is_file()}
