@@ -211,6 +211,8 @@ _DATE_LINE = re.compile(
     re.I,
 )
 _WORD = re.compile(r"[\w'’.-]+")
+#: Words a heading does not end on; a line that does was cut in mid-sentence.
+_DANGLING = frozenset("a an the and or of that with".split())
 _OPEN_QUOTES = "“‘\"'"
 _NONBLANK = re.compile(r"\S(?:.*\S)?")
 
@@ -237,6 +239,7 @@ class _Line:
     start: int
     end: int
     text: str
+    alone: bool = True  # a paragraph of its own (blank lines around it, or none in the text)
 
 
 def furniture_spans(text: str) -> list[tuple[int, int]]:
@@ -273,13 +276,24 @@ def classify_furniture(text: str) -> list[Furniture]:
     Returns:
         Furniture spans in text order, non-overlapping.
     """
-    lines = [
-        _Line(m.start(), m.end(), m.group())
+    found = [
+        m
         for m in (_strip_span(text, m.start(), m.end()) for m in re.finditer(r"[^\n]+", text))
         if m is not None
     ]
-    if not lines:
+    if not found:
         return []
+    # in a text with blank lines between paragraphs, a line without one next to it is part
+    # of a paragraph (a hard-wrapped one, say), never a heading on its own
+    blank = [text.count("\n", a.end(), b.start()) >= 2 for a, b in zip(found, found[1:])]
+    paragraphs = any(blank)
+    lines = [
+        _Line(
+            m.start(), m.end(), m.group(),
+            alone=not paragraphs or ((k == 0 or blank[k - 1]) and (k == len(blank) or blank[k])),
+        )
+        for k, m in enumerate(found)
+    ]
     body = [_is_body(ln.text) for ln in lines]
     first_body = next((i for i, ln in enumerate(lines) if _opens_body(ln.text)), len(lines))
     first_body = min(first_body, 5)  # qa.articles reads at most five header lines
@@ -314,10 +328,14 @@ def _terminated(s: str) -> bool:
 
 
 def _is_body(s: str) -> bool:
-    """A paragraph of running prose: ends like a sentence and is not short."""
+    """A paragraph of running prose: ends like a sentence (or leads into a list with a colon)
+    and is not short."""
     if len(s) > 160:
         return True
-    return bool(_TERMINAL.search(s)) and len(_words(s)) >= 6 and not _all_caps(s)
+    n = len(_words(s))
+    if _all_caps(s):
+        return False
+    return (bool(_TERMINAL.search(s)) and n >= 6) or (s.endswith(":") and n >= 8)
 
 
 def _opens_body(s: str) -> bool:
@@ -463,6 +481,8 @@ def _heading_candidate(s: str) -> bool:
     n = len(_words(s))
     if not 1 <= n <= 16 or _name_list(s):
         return False
+    if _words(s)[-1].lower() in _DANGLING:  # a line cut mid-sentence: "... to discuss the"
+        return False
     first = s.lstrip(_OPEN_QUOTES)[:1]
     return bool(first) and (first.isupper() or first.isdigit())
 
@@ -497,7 +517,7 @@ def _headings(
     positions: list[list[int]] = []
     i = first_body
     while i < len(lines):
-        if i in decided or body[i] or not _heading_candidate(lines[i].text):
+        if i in decided or body[i] or not lines[i].alone or not _heading_candidate(lines[i].text):
             i += 1
             continue
         j = i
@@ -519,7 +539,7 @@ def _headings(
         if (
             follows_body
             and len(run) <= 2
-            and all(_heading_candidate(lines[k].text) for k in run)
+            and all(_heading_candidate(lines[k].text) and lines[k].alone for k in run)
             and not (len(run) == 2 and prev.endswith(":"))
         ):
             positions.append(run)
@@ -595,7 +615,7 @@ def _question_headings(
             continue
         # a section heading follows some body text: a question that opens the article is its
         # lede (or its headline, which qa.articles keeps)
-        if seen_body and _is_question_line(ln.text):
+        if seen_body and ln.alone and _is_question_line(ln.text):
             nxt = next((j for j in range(i + 1, len(lines)) if j not in decided), None)
             if nxt is not None and body[nxt] and not lines[nxt].text.endswith("?"):
                 answer = " ".join(lines[k].text for k in range(nxt, min(nxt + 2, len(lines))))
@@ -604,7 +624,10 @@ def _question_headings(
                     continue
         narrator += _narrator_questions(ln.text)
         seen_body = seen_body or body[i]
-    if narrator == 0 or len(candidates) >= 2:
+    # two or more make a FAQ; a lone one is a heading only in an article that has headings
+    # and asks no other question in its own voice (else it is a rhetorical question)
+    headed = any(k == "heading" for k in decided.values())
+    if len(candidates) >= 2 or (candidates and narrator == 0 and headed):
         return candidates
     return []
 

@@ -129,6 +129,28 @@ def test_line_broken_by_a_dropped_link_is_not_a_heading() -> None:
     assert flagged(text) == []
 
 
+def test_hard_wrapped_lines_are_not_headings() -> None:
+    # a line without a blank line beside it, in a text of blank-line paragraphs, is part
+    # of a paragraph
+    text = (
+        "The council met on Monday to discuss plans\n"
+        "For the new bridge over the river, which will cost £40m.\n\n"
+        "It was approved by a large majority of the members who were present."
+    )
+    assert flagged(text) == []
+
+
+def test_heading_over_a_list_lead_in() -> None:
+    text = article(
+        "Michigan won the title on Monday night, its first since 1997, beating Washington.",
+        "Odds for next season",
+        "Betting odds to win next season's national championship, according to bookmakers:",
+        "Michigan: +800",
+        "Georgia: +350",
+    )
+    assert kinds(text) == {"Odds for next season": "heading"}
+
+
 # -- question headings ------------------------------------------------------------------------
 
 
@@ -156,6 +178,26 @@ def test_rhetorical_questions_in_narration_keep_a_lone_question_line() -> None:
         "Mortgage rates are expected to stay high through the summer, lenders said.",
     )
     assert flagged(text) == []
+
+
+def test_lone_question_in_an_article_without_headings_is_narration() -> None:
+    text = article(
+        "The council will vote on the plan next month, officials said on Monday.",
+        "So what happens now?",
+        "The plan goes to a public consultation, which ends in June.",
+    )
+    assert flagged(text) == []
+
+
+def test_lone_question_heading_in_an_article_with_headings() -> None:
+    text = article(
+        "The unit was formed in 1984 to handle the most dangerous border work, officials say.",
+        "What is BORTAC?",
+        "The Border Patrol Tactical Unit (BORTAC) is a special operations team.",
+        "A supporting role",
+        "In most incidents the unit works under the command of local police, officials say.",
+    )
+    assert kinds(text) == {"What is BORTAC?": "question_heading", "A supporting role": "heading"}
 
 
 def test_question_that_opens_the_article_is_its_lede() -> None:
