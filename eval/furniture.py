@@ -13,8 +13,11 @@
   text): precision and recall estimated from a stratified sample of RealTime QA lines,
   flagged and not flagged (see :func:`label_estimates`).
 
-``--label-sample N`` prints a fresh stratified sample (N flagged and N unflagged lines, fixed
-seed) with line ids, for labelling; the labels file holds only the ids and the judgements.
+``--label-sample N --seed S`` prints a fresh stratified sample (N flagged and N unflagged
+lines not labelled before) with line ids, for labelling; the labels file holds only the ids,
+the judgements and the labelling round. Rounds: 1, seed 0, labelled while the rules were being
+fixed (development); 2, seed 1, held out at first, then two rules were fixed on what it showed;
+3, seed 2, drawn and labelled after the last change (held out).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import math
 import random
 import sys
 from collections.abc import Iterator, Sequence
@@ -164,8 +168,9 @@ def label_estimates(
     ``recall = P*F / (P*F + m*U)``.
 
     Returns:
-        ``precision``, ``missed_share``, ``recall`` and the sample sizes, or None when no
-        labelled line is in ``results``.
+        ``precision``, ``missed_share``, ``recall``, rough 95% bounds (Wilson intervals of the
+        two shares; the recall bounds combine their ends) and the sample sizes, or None when
+        no labelled line is in ``results``.
     """
     by_id = {(r.doc, r.line): r for r in results}
     got = [(by_id[k], v) for k, v in labels.items() if k in by_id]
@@ -180,11 +185,26 @@ def label_estimates(
     tp = precision * n_flag
     fn = missed * n_clean
     recall = tp / (tp + fn) if tp + fn else float("nan")
+    p_lo, p_hi = wilson(sum(flagged), len(flagged))
+    m_lo, m_hi = wilson(sum(clean), len(clean))
     return {
+        "precision_low": p_lo, "precision_high": p_hi,
+        "recall_low": p_lo * n_flag / (p_lo * n_flag + m_hi * n_clean),
+        "recall_high": p_hi * n_flag / (p_hi * n_flag + m_lo * n_clean),
         "precision": precision, "missed_share": missed, "recall": recall,
         "labelled_flagged": len(flagged), "labelled_unflagged": len(clean),
         "furniture_in_flagged": sum(flagged), "furniture_in_unflagged": sum(clean),
     }
+
+
+def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) of a proportion ``k`` of ``n``."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def read_labels(path: Path) -> dict[int, dict[tuple[str, int], bool]]:
@@ -238,7 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rt_sents[1] += f
 
     if args.label_sample:
-        for r in stratified_sample(rt_results, args.label_sample, args.seed):
+        seen = {k for labels in read_labels(args.labels).values() for k in labels}
+        fresh = [r for r in rt_results if (r.doc, r.line) not in seen]
+        for r in stratified_sample(fresh, args.label_sample, args.seed):
             print(json.dumps({"url": r.doc, "line": r.line, "flagged": r.kind or None,
                               "text": _clip(r.text, 300)}, ensure_ascii=False))
         return 0
@@ -292,19 +314,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     rounds = read_labels(args.labels)
     if not rounds:
         print(f"no labels in {args.labels}")
-    for rnd, labels in sorted(rounds.items()):
+    pooled = {k: v for labels in rounds.values() for k, v in labels.items()}
+    named = [(f"round {rnd}", labels) for rnd, labels in sorted(rounds.items())]
+    for name, labels in named + ([("all rounds pooled", pooled)] if len(rounds) > 1 else []):
         est = label_estimates(rt_results, labels)
         if est is None:
             continue
-        what = "development sample" if rnd == 1 else "held-out sample"
-        print(f"round {rnd} ({what}):")
+        rnd = int(name.split()[1]) if name.startswith("round") else 0
+        what = {0: "rounds 1-2 informed the rules", 1: "development",
+                2: "held out, then used for two fixes"}.get(rnd, "held out")
+        print(f"{name} ({what}):")
         print(f"  labelled: {est['labelled_flagged']:.0f} flagged, "
               f"{est['labelled_unflagged']:.0f} unflagged")
         print(f"  precision: {est['precision']:.3f} ({est['furniture_in_flagged']:.0f} of "
-              f"{est['labelled_flagged']:.0f} flagged lines are furniture)")
+              f"{est['labelled_flagged']:.0f} flagged lines are furniture; 95% "
+              f"{est['precision_low']:.2f}-{est['precision_high']:.2f})")
         print(f"  missed: {est['furniture_in_unflagged']:.0f} of {est['labelled_unflagged']:.0f} "
               f"unflagged lines are furniture")
-        print(f"  recall (strata weighted by size): {est['recall']:.3f}")
+        print(f"  recall (strata weighted by size): {est['recall']:.3f} (roughly "
+              f"{est['recall_low']:.2f}-{est['recall_high']:.2f})")
     return 0
 
 
