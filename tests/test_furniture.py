@@ -120,6 +120,15 @@ def test_dates_in_a_timeline_are_content() -> None:
     assert flagged(text) == []
 
 
+def test_a_figure_on_its_own_line_is_content() -> None:
+    text = article(
+        "The airport was the busiest in the world again last year, its operators said.",
+        "61%",
+        "That is how much its passenger numbers grew in 2021, after the pandemic year.",
+    )
+    assert flagged(text) == []
+
+
 def test_line_broken_by_a_dropped_link_is_not_a_heading() -> None:
     text = article(
         "The champion took the title in a personal best time on Saturday night.",
@@ -328,6 +337,17 @@ def test_glued_related_link() -> None:
     assert kinds(text) == {
         "Budget fight:Lawmakers miss deadline as talks stall over school funding": "prompt"
     }
+
+
+def test_a_field_label_run_into_its_text_is_not_a_link() -> None:
+    # the same label is written with a space elsewhere in the article: a field, not a link
+    glued = "Background:West is a philosopher who has taught at several universities."
+    text = article(
+        "Several candidates outside the two big parties are running for president this year.",
+        "Background: Stein is a physician who ran for president twice before.",
+        glued,
+    )
+    assert flagged(text) == []
 
 
 def test_imperative_like_words_in_real_sentences_are_not_prompts() -> None:
