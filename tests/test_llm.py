@@ -1,4 +1,5 @@
-"""Tests for qa.llm: the prompt, citation checking and the OpenAI-compatible client.
+"""Tests for qa.llm: the prompt, the check of generated citations it relies on
+(qa.cite.verify_generated) and the OpenAI-compatible client.
 
 The server is a real HTTP server on 127.0.0.1 speaking the chat-completions protocol
 (tests/openai_server.py); its replies are scripted, so no LLM runs. The index is built
@@ -17,6 +18,7 @@ import pytest
 
 from qa.answer_types import Answer
 from qa.articles import make_article, read_file
+from qa.cite import is_not_found, normalize_markers, verify_generated
 from qa.errors import LLMError
 from qa.index import ArticleIndex
 from qa.llm import (
@@ -25,9 +27,6 @@ from qa.llm import (
     NOT_FOUND_MARKER,
     LLMAnswerer,
     build_messages,
-    is_not_found,
-    normalize_markers,
-    verify_generated,
 )
 from qa.retrieval import SearchResult, search
 from qa.settings import Settings
@@ -129,7 +128,7 @@ def test_dangling_and_unsupported_markers_are_dropped(server, sdf, seed_index, e
     server.reply = (f"The SDF expects the fight to last between two and three months [1][9]. "
                     f"Guterres warned of a humanitarian nightmare in Idlib [{other}].")
     llm = LLMAnswerer(settings_for(server.base_url, tmp_path))
-    with caplog.at_level(logging.WARNING, logger="qa.llm"):
+    with caplog.at_level(logging.WARNING, logger="qa.cite"):
         ans = llm.answer(QUESTION, sdf, seed_index, model=embedding_model)
 
     assert ans.text == ("The SDF expects the fight to last between two and three months [1]. "
