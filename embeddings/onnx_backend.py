@@ -49,8 +49,10 @@ QUANTIZATIONS: tuple[str, ...] = ("auto", "avx2", "avx512", "avx512_vnni", "arm6
 RECIPE_VERSION = 1
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".h5", ".msgpack", ".onnx")
 _SKIP_FILES = {"README.md", ".gitattributes"}
-_INSTALL_HINT = ('the onnx backend needs ONNX Runtime: pip install "article-qa[onnx]" '
-                 "(onnxruntime and onnx), or use --backend torch")
+_INSTALL_HINT = (
+    'the onnx backend needs ONNX Runtime: pip install "article-qa[onnx]" '
+    "(onnxruntime and onnx), or use --backend torch"
+)
 
 
 def cpu_quantization() -> str:
@@ -122,8 +124,9 @@ class OnnxModel(EmbeddingModel):
         threads: int | None = None,
     ) -> None:
         if quantization not in QUANTIZATIONS:
-            raise ValueError(f"unknown quantization {quantization!r}; choose one of "
-                             f"{', '.join(QUANTIZATIONS)}")
+            raise ValueError(
+                f"unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}"
+            )
         try:
             import onnxruntime as ort
         except ImportError as e:
@@ -132,14 +135,22 @@ class OnnxModel(EmbeddingModel):
 
         src = Path(path)
         if not (src / "config.json").is_file():
-            raise ValueError(f"{src} is not a local model folder (no config.json); the onnx "
-                             "backend exports local sentence-transformers folders only")
+            raise ValueError(
+                f"{src} is not a local model folder (no config.json); the onnx "
+                "backend exports local sentence-transformers folders only"
+            )
         self.model_id = model_id
         self.quantization = cpu_quantization() if quantization == "auto" else quantization
         self.folder = _export_folder(src, model_id, Path(cache_dir or default_cache_dir()))
-        self.file = self.folder / "onnx" / (
-            "model.onnx" if self.quantization == "none" else
-            _quantized_file_name(self.quantization))
+        self.file = (
+            self.folder
+            / "onnx"
+            / (
+                "model.onnx"
+                if self.quantization == "none"
+                else _quantized_file_name(self.quantization)
+            )
+        )
         if not self.file.is_file():
             _export(src, self.folder, self.quantization)
 
@@ -251,8 +262,9 @@ def _export(src: Path, folder: Path, preset: str) -> None:
     One process exports while others wait on a lock file; every file appears atomically.
     """
     with _locked(folder):
-        target = folder / "onnx" / ("model.onnx" if preset == "none" else
-                                    _quantized_file_name(preset))
+        target = (
+            folder / "onnx" / ("model.onnx" if preset == "none" else _quantized_file_name(preset))
+        )
         if target.is_file():  # another process finished it while we waited
             return
         t0 = time.perf_counter()
@@ -278,8 +290,12 @@ def _export(src: Path, folder: Path, preset: str) -> None:
                 out = Path(tmp) / target.name
                 _quantize(fp32, out, preset)
                 os.replace(out, target)
-        info = {"recipe_version": RECIPE_VERSION, "source": str(src), "preset": preset,
-                "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        info = {
+            "recipe_version": RECIPE_VERSION,
+            "source": str(src),
+            "preset": preset,
+            "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         (folder / "onnx" / f"{target.stem}.json").write_text(json.dumps(info, indent=2))
         log.info("exported %s to %s in %.1fs", src, target, time.perf_counter() - t0)
 
@@ -304,8 +320,9 @@ def _torch_export(src: Path, out: Path) -> None:
 
         def forward(self, input_ids: Any, attention_mask: Any, *types: Any) -> Any:
             extra = {"token_type_ids": types[0]} if types else {}
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              **extra).last_hidden_state
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, **extra
+            ).last_hidden_state
 
     ids = torch.ones(2, 16, dtype=torch.long)
     args = (ids, torch.ones_like(ids)) + ((torch.zeros_like(ids),) if with_types else ())
@@ -315,10 +332,15 @@ def _torch_export(src: Path, out: Path) -> None:
         warnings.simplefilter("ignore")
         # the TorchScript exporter needs no extra package (the dynamo one needs onnxscript)
         torch.onnx.export(
-            _Hidden(model), args, str(out), input_names=names,
+            _Hidden(model),
+            args,
+            str(out),
+            input_names=names,
             output_names=["last_hidden_state"],
             dynamic_axes={**{n: axes for n in names}, "last_hidden_state": axes},
-            opset_version=17, do_constant_folding=True, dynamo=False,
+            opset_version=17,
+            do_constant_folding=True,
+            dynamo=False,
         )
 
 
@@ -332,8 +354,9 @@ def _fuse(raw: Path, out: Path, src: Path) -> None:
     if cfg.get("model_type") not in ("bert", "roberta", "xlm-roberta"):
         shutil.copy2(raw, out)  # unknown architecture: leave fusion to the session
         return
-    opt = optimize_model(str(raw), model_type="bert", num_heads=heads, hidden_size=hidden,
-                         opt_level=1)
+    opt = optimize_model(
+        str(raw), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1
+    )
     opt.save_model_to_file(str(out))
 
 
@@ -349,10 +372,17 @@ def _quantize(fp32: Path, out: Path, preset: str) -> None:
     logging.disable(logging.WARNING)
     try:
         quantize_dynamic(
-            fp32, out, per_channel=True, reduce_range=False, weight_type=weights,
+            fp32,
+            out,
+            per_channel=True,
+            reduce_range=False,
+            weight_type=weights,
             # fused ops (Attention, ...) hide some tensor types from shape inference
-            extra_options={"WeightSymmetric": True, "ActivationSymmetric": False,
-                           "DefaultTensorType": onnx.TensorProto.FLOAT},
+            extra_options={
+                "WeightSymmetric": True,
+                "ActivationSymmetric": False,
+                "DefaultTensorType": onnx.TensorProto.FLOAT,
+            },
         )
     finally:
         logging.disable(previous)
@@ -377,6 +407,8 @@ def _pooling_mode(src: Path) -> str:
                 return "mean"
             if cfg.get("pooling_mode_cls_token"):
                 return "cls"
-            raise ValueError(f"{src / m['path']}: only mean or CLS pooling is supported by "
-                             "the onnx backend; use --backend torch")
+            raise ValueError(
+                f"{src / m['path']}: only mean or CLS pooling is supported by "
+                "the onnx backend; use --backend torch"
+            )
     return "mean"

@@ -98,8 +98,9 @@ def _cpu_seconds() -> tuple[float, float]:
 
 
 @contextlib.contextmanager
-def section(name: str, results: dict[str, Any],
-            save: Path | None = None) -> Iterator[dict[str, Any]]:
+def section(
+    name: str, results: dict[str, Any], save: Path | None = None
+) -> Iterator[dict[str, Any]]:
     """Time a section, record the load average around it, and save the results so far."""
     out: dict[str, Any] = {}
     results[name] = out
@@ -117,10 +118,14 @@ def section(name: str, results: dict[str, Any],
     out["section_s"] = round(time.perf_counter() - t0, 1)
     busy1, own1 = _cpu_seconds()
     # cores kept busy by other processes on average (the load average counts this one too)
-    out["other_cores_busy"] = round(max(0.0, (busy1 - busy0) - (own1 - own0))
-                                    / max(out["section_s"], 1e-9), 2)
-    print(f"   ({out['section_s']:.0f} s; other processes kept {out['other_cores_busy']:.1f} "
-          f"of {os.cpu_count()} cores busy)", flush=True)
+    out["other_cores_busy"] = round(
+        max(0.0, (busy1 - busy0) - (own1 - own0)) / max(out["section_s"], 1e-9), 2
+    )
+    print(
+        f"   ({out['section_s']:.0f} s; other processes kept {out['other_cores_busy']:.1f} "
+        f"of {os.cpu_count()} cores busy)",
+        flush=True,
+    )
     if save is not None:  # a long run that dies later keeps what it measured
         save.write_text(json.dumps(results, indent=2, default=str))
 
@@ -129,8 +134,10 @@ def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     """A plain-text table (Markdown pipe syntax)."""
     cells = [[_fmt(c) for c in r] for r in rows]
     widths = [max(len(str(h)), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
-    lines = ["| " + " | ".join(str(h).ljust(w) for h, w in zip(header, widths)) + " |",
-             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines = [
+        "| " + " | ".join(str(h).ljust(w) for h, w in zip(header, widths)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
     lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells]
     return "\n".join(lines)
 
@@ -151,8 +158,7 @@ def count_tokens(texts: Sequence[str], max_tokens: int = 256) -> int:
 
     from embeddings import resolve_model_path
 
-    tok = Tokenizer.from_file(str(Path(resolve_model_path("all-MiniLM-L6-v2")) /
-                                  "tokenizer.json"))
+    tok = Tokenizer.from_file(str(Path(resolve_model_path("all-MiniLM-L6-v2")) / "tokenizer.json"))
     tok.no_padding()
     tok.enable_truncation(max_length=max_tokens)
     return sum(len(e.ids) for e in tok.encode_batch(list(texts)))
@@ -176,15 +182,18 @@ def latencies_ms(fn: Callable[[str], Any], questions: Sequence[str]) -> dict[str
 def settings_for(data_dir: Path, backend: str, index_dir: Path | None = None) -> Any:
     from qa.settings import Settings
 
-    return Settings.from_env(data_dir=data_dir, index_dir=index_dir or data_dir / "index",
-                             backend=backend)
+    return Settings.from_env(
+        data_dir=data_dir, index_dir=index_dir or data_dir / "index", backend=backend
+    )
 
 
 def bbc_articles(data: Path, limit: int | None) -> list[Any]:
     from qa.articles import make_article
 
-    return [make_article(a.text, title=a.title, source=a.source, article_id=a.id)
-            for a in load_bbc(data / "bbc-news", limit=limit)]
+    return [
+        make_article(a.text, title=a.title, source=a.source, article_id=a.id)
+        for a in load_bbc(data / "bbc-news", limit=limit)
+    ]
 
 
 def bbc_questions(articles: Sequence[Any], n: int, seed: int = 0) -> list[str]:
@@ -226,42 +235,58 @@ def bench_ingest(out: dict[str, Any], articles: list[Any], backend: str, tmp: Pa
     t_raw = t_raw_c + t_raw_s
     t_search, _ = timed(idx._rebuild_search)  # what every add pays after encoding
     out.update(
-        backend=backend, model_load_s=round(t_load, 2), articles=report.total_articles,
-        chunks=report.total_chunks, sentences=len(idx.sentences),
-        tokens_chunks=tok_c, tokens_sentences=tok_s, ingest_s=round(t_ingest, 1),
+        backend=backend,
+        model_load_s=round(t_load, 2),
+        articles=report.total_articles,
+        chunks=report.total_chunks,
+        sentences=len(idx.sentences),
+        tokens_chunks=tok_c,
+        tokens_sentences=tok_s,
+        ingest_s=round(t_ingest, 1),
         articles_per_s=round(len(articles) / t_ingest, 2),
-        tokens_per_s=round((tok_c + tok_s) / t_ingest), raw_encode_chunks_s=round(t_raw_c, 1),
+        tokens_per_s=round((tok_c + tok_s) / t_ingest),
+        raw_encode_chunks_s=round(t_raw_c, 1),
         raw_encode_sentences_s=round(t_raw_s, 1),
         raw_tokens_per_s=round((tok_c + tok_s) / t_raw),
         raw_chunk_tokens_per_s=round(tok_c / t_raw_c),
         overhead_vs_all_encoded=round(t_ingest / t_raw, 2),
         overhead_vs_chunks_only=round(t_ingest / t_raw_c, 2),
-        rebuild_search_s=round(t_search, 1), index_disk_mb=round(dir_mb(idx.path), 1),
+        rebuild_search_s=round(t_search, 1),
+        index_disk_mb=round(dir_mb(idx.path), 1),
         **rss_mb(),
     )
-    print(table([
-        ["articles", out["articles"]], ["chunks / sentences", f"{out['chunks']:,} / "
-                                        f"{out['sentences']:,}"],
-        ["tokens embedded (chunks + sentences)", f"{tok_c:,} + {tok_s:,}"],
-        ["ingest via QA.add_articles", f"{t_ingest:.1f} s"],
-        ["  articles/s", out["articles_per_s"]], ["  tokens/s (all embedded)", out["tokens_per_s"]],
-        ["raw encode: chunks", f"{t_raw_c:.1f} s ({out['raw_chunk_tokens_per_s']:,} tok/s)"],
-        ["raw encode: sentences", f"{t_raw_s:.1f} s"],
-        ["raw encode tokens/s (all)", out["raw_tokens_per_s"]],
-        ["ingest / raw encode of everything embedded", out["overhead_vs_all_encoded"]],
-        ["ingest / raw encode of chunk texts only", out["overhead_vs_chunks_only"]],
-        ["of which BM25+FAISS+acronym rebuild", f"{t_search:.1f} s"],
-        ["index on disk", f"{out['index_disk_mb']:.1f} MiB"],
-        ["process RSS / peak", f"{out['rss_mb']:.0f} / {out['peak_rss_mb']:.0f} MiB"],
-    ], ["ingest (" + backend + ")", "value"]), flush=True)
+    print(
+        table(
+            [
+                ["articles", out["articles"]],
+                ["chunks / sentences", f"{out['chunks']:,} / {out['sentences']:,}"],
+                ["tokens embedded (chunks + sentences)", f"{tok_c:,} + {tok_s:,}"],
+                ["ingest via QA.add_articles", f"{t_ingest:.1f} s"],
+                ["  articles/s", out["articles_per_s"]],
+                ["  tokens/s (all embedded)", out["tokens_per_s"]],
+                [
+                    "raw encode: chunks",
+                    f"{t_raw_c:.1f} s ({out['raw_chunk_tokens_per_s']:,} tok/s)",
+                ],
+                ["raw encode: sentences", f"{t_raw_s:.1f} s"],
+                ["raw encode tokens/s (all)", out["raw_tokens_per_s"]],
+                ["ingest / raw encode of everything embedded", out["overhead_vs_all_encoded"]],
+                ["ingest / raw encode of chunk texts only", out["overhead_vs_chunks_only"]],
+                ["of which BM25+FAISS+acronym rebuild", f"{t_search:.1f} s"],
+                ["index on disk", f"{out['index_disk_mb']:.1f} MiB"],
+                ["process RSS / peak", f"{out['rss_mb']:.0f} / {out['peak_rss_mb']:.0f} MiB"],
+            ],
+            ["ingest (" + backend + ")", "value"],
+        ),
+        flush=True,
+    )
     return engine
 
 
 # ---- latency at scale --------------------------------------------------------------------
 
 
-def grow_index(base: Any, n_chunks: int, path: Path, noise: float = 0.02,
-               seed: int = 0) -> Any:
+def grow_index(base: Any, n_chunks: int, path: Path, noise: float = 0.02, seed: int = 0) -> Any:
     """An index of about ``n_chunks`` chunks made of copies of ``base``'s articles.
 
     Copy 0 is the original; copy ``k`` renames every article ``{id}~{k}`` (and its chunks)
@@ -298,8 +323,9 @@ def grow_index(base: Any, n_chunks: int, path: Path, noise: float = 0.02,
             arts.append(a if k == 0 else dataclasses.replace(a, id=f"{a.id}~{k}"))
         for c in base.chunks[:nc]:
             aid = c.article_id if k == 0 else f"{c.article_id}~{k}"
-            chunks.append(c if k == 0 else dataclasses.replace(c, id=f"{aid}:{c.n}",
-                                                               article_id=aid))
+            chunks.append(
+                c if k == 0 else dataclasses.replace(c, id=f"{aid}:{c.n}", article_id=aid)
+            )
         cvec.append(jitter(base.chunk_vectors[:nc], k))
         svec.append(jitter(base.sentence_vectors[:ns], k))
         s = base.sentences[:ns].copy()
@@ -323,9 +349,17 @@ def stage_split(idx: Any, model: Any, questions: Sequence[str]) -> dict[str, flo
     """Median milliseconds of the stages of one hybrid search, called directly."""
     from qa.lexical import terms
 
-    stages: dict[str, list[float]] = {k: [] for k in (
-        "encode_query", "bm25_chunks_all", "bm25_sentences_all", "faiss_chunks_top100",
-        "faiss_sentences_top200", "argsort_bm25_all")}
+    stages: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "encode_query",
+            "bm25_chunks_all",
+            "bm25_sentences_all",
+            "faiss_chunks_top100",
+            "faiss_sentences_top200",
+            "argsort_bm25_all",
+        )
+    }
     for q in questions:
         t = time.perf_counter()
         qv = model.encode_queries([q])[0]
@@ -363,12 +397,18 @@ def profile_queries(engine: Any, questions: Sequence[str], top: int = 18) -> str
     buf.write("\n--- by cumulative time ---\n")
     st.sort_stats("cumulative").print_stats(top)
     lines = [ln for ln in buf.getvalue().splitlines() if ln.strip()]
-    return "\n".join(ln.replace(str(ROOT) + "/", "").replace(sys.prefix + "/", "")
-                     for ln in lines)
+    return "\n".join(ln.replace(str(ROOT) + "/", "").replace(sys.prefix + "/", "") for ln in lines)
 
 
-def bench_latency(out: dict[str, Any], engine: Any, sizes: Sequence[int], questions: list[str],
-                  backend: str, tmp: Path, profile: bool) -> None:
+def bench_latency(
+    out: dict[str, Any],
+    engine: Any,
+    sizes: Sequence[int],
+    questions: list[str],
+    backend: str,
+    tmp: Path,
+    profile: bool,
+) -> None:
     from qa.engine import QA
 
     base = engine.index
@@ -384,42 +424,82 @@ def bench_latency(out: dict[str, Any], engine: Any, sizes: Sequence[int], questi
         t_load, _ = timed(lambda eng=eng: eng.index)
         for q in ("warm up", "what happened", *questions[:3]):
             eng.ask(q)
-        r = {"chunks": counts[1], "articles": counts[0], "sentences": counts[2],
-             "faiss": kinds, "rebuild_s": round(t_build, 1), "save_s": round(t_save, 1),
-             "load_s": round(t_load, 1), "disk_mb": round(dir_mb(path), 0),
-             "retrieve_ms": latencies_ms(eng.retrieve, questions),
-             "ask_ms": latencies_ms(eng.ask, questions),
-             "stages_ms": stage_split(eng.index, eng.model, questions[:40]), **rss_mb()}
+        r = {
+            "chunks": counts[1],
+            "articles": counts[0],
+            "sentences": counts[2],
+            "faiss": kinds,
+            "rebuild_s": round(t_build, 1),
+            "save_s": round(t_save, 1),
+            "load_s": round(t_load, 1),
+            "disk_mb": round(dir_mb(path), 0),
+            "retrieve_ms": latencies_ms(eng.retrieve, questions),
+            "ask_ms": latencies_ms(eng.ask, questions),
+            "stages_ms": stage_split(eng.index, eng.model, questions[:40]),
+            **rss_mb(),
+        }
         if profile and n == max(sizes):
             r["cprofile_20_queries"] = profile_queries(eng, questions[:20])
         out[str(n)] = r
-        rows.append([f"{counts[1]:,} chunks / {counts[2]:,} sent.", kinds,
-                     r["retrieve_ms"]["p50"], r["retrieve_ms"]["p95"], r["ask_ms"]["p50"],
-                     r["ask_ms"]["p95"], r["rebuild_s"], r["load_s"], r["disk_mb"],
-                     r["rss_mb"]])
+        rows.append(
+            [
+                f"{counts[1]:,} chunks / {counts[2]:,} sent.",
+                kinds,
+                r["retrieve_ms"]["p50"],
+                r["retrieve_ms"]["p95"],
+                r["ask_ms"]["p50"],
+                r["ask_ms"]["p95"],
+                r["rebuild_s"],
+                r["load_s"],
+                r["disk_mb"],
+                r["rss_mb"],
+            ]
+        )
         del eng
         shutil.rmtree(path, ignore_errors=True)
-    out["method"] = ("corpus grown from the ingested BBC index: articles copied under new ids, "
-                     "vectors re-used with 2% Gaussian noise and renormalised (not re-encoded); "
-                     "BM25/FAISS/acronyms rebuilt by ArticleIndex._rebuild_search, saved, then "
-                     "loaded by a fresh QA engine; latencies after 5 warm-up questions")
-    print(table(rows, ["size", "faiss chunk/sent", "retrieve p50 ms", "p95", "ask p50 ms",
-                       "p95", "rebuild s", "load s", "disk MiB", "RSS MiB"]))
+    out["method"] = (
+        "corpus grown from the ingested BBC index: articles copied under new ids, "
+        "vectors re-used with 2% Gaussian noise and renormalised (not re-encoded); "
+        "BM25/FAISS/acronyms rebuilt by ArticleIndex._rebuild_search, saved, then "
+        "loaded by a fresh QA engine; latencies after 5 warm-up questions"
+    )
+    print(
+        table(
+            rows,
+            [
+                "size",
+                "faiss chunk/sent",
+                "retrieve p50 ms",
+                "p95",
+                "ask p50 ms",
+                "p95",
+                "rebuild s",
+                "load s",
+                "disk MiB",
+                "RSS MiB",
+            ],
+        )
+    )
     for n in sizes:
         r = out[str(n)]
-        print(f"   stages at {n:,} (median ms): " +
-              ", ".join(f"{k} {v}" for k, v in r["stages_ms"].items()))
+        print(
+            f"   stages at {n:,} (median ms): "
+            + ", ".join(f"{k} {v}" for k, v in r["stages_ms"].items())
+        )
         if "cprofile_20_queries" in r:
-            print(f"\n   cProfile, 20 x QA.retrieve at {n:,} chunks:\n" + "\n".join(
-                "   " + ln for ln in r["cprofile_20_queries"].splitlines()[:50]))
+            print(
+                f"\n   cProfile, 20 x QA.retrieve at {n:,} chunks:\n"
+                + "\n".join("   " + ln for ln in r["cprofile_20_queries"].splitlines()[:50])
+            )
     print("   " + out["method"], flush=True)
 
 
 # ---- approximate search at 1M ------------------------------------------------------------
 
 
-def synthetic_vectors(n: int, centers: np.ndarray, seed: int = 0,
-                      cos_to_center: float = 0.8) -> np.ndarray:
+def synthetic_vectors(
+    n: int, centers: np.ndarray, seed: int = 0, cos_to_center: float = 0.8
+) -> np.ndarray:
     """``n`` unit vectors scattered around real embedding vectors (a Gaussian mixture).
 
     Each point is a real vector plus isotropic noise scaled so that its expected cosine to
@@ -448,11 +528,24 @@ def bench_ann(out: dict[str, Any], n: int, centers: np.ndarray, queries: np.ndar
     _, gt = exact.search(queries, 10)
     t_exact = [timed(lambda q=q: exact.search(q[None, :], 10))[0] * 1000 for q in queries[:50]]
     exact.reset()  # frees its copy of the vectors
-    rows = [["exact (IndexFlatIP)", "-", round(xb.nbytes / 2**20), "-",
-             round(float(np.median(t_exact)), 2), 1.0]]
-    res: dict[str, Any] = {"vectors": n, "generate_s": round(t_gen, 1),
-                           "exact": {"p50_ms": round(float(np.median(t_exact)), 2),
-                                     "memory_mb": round(xb.nbytes / 2**20)}}
+    rows = [
+        [
+            "exact (IndexFlatIP)",
+            "-",
+            round(xb.nbytes / 2**20),
+            "-",
+            round(float(np.median(t_exact)), 2),
+            1.0,
+        ]
+    ]
+    res: dict[str, Any] = {
+        "vectors": n,
+        "generate_s": round(t_gen, 1),
+        "exact": {
+            "p50_ms": round(float(np.median(t_exact)), 2),
+            "memory_mb": round(xb.nbytes / 2**20),
+        },
+    }
     rng = np.random.default_rng(1)
     train = xb[rng.choice(n, size=min(n, 100_000), replace=False)]
 
@@ -460,39 +553,42 @@ def bench_ann(out: dict[str, Any], n: int, centers: np.ndarray, queries: np.ndar
         t_train, _ = timed(lambda: index.train(train))
         t_add, _ = timed(lambda: index.add(xb))
         mem = len(faiss.serialize_index(index)) / 2**20
-        entry: dict[str, Any] = {"train_s": round(t_train, 1), "add_s": round(t_add, 1),
-                                 "memory_mb": round(mem, 1)}
+        entry: dict[str, Any] = {
+            "train_s": round(t_train, 1),
+            "add_s": round(t_add, 1),
+            "memory_mb": round(mem, 1),
+        }
         for knob, values in params.items():
             for v in values:
                 faiss.ParameterSpace().set_index_parameter(index, knob, v)
                 _, got = index.search(queries, 10)
                 recall = float(np.mean([len(set(g) & set(t)) / 10 for g, t in zip(got, gt)]))
-                ts = [timed(lambda q=q: index.search(q[None, :], 10))[0] * 1000
-                      for q in queries]
+                ts = [timed(lambda q=q: index.search(q[None, :], 10))[0] * 1000 for q in queries]
                 p50 = round(float(np.median(ts)), 3)
                 entry[f"{knob}={v}"] = {"recall_at_10": round(recall, 4), "p50_ms": p50}
-                rows.append([name, f"{knob}={v}", round(mem), round(t_train + t_add), p50,
-                             round(recall, 3)])
+                rows.append(
+                    [name, f"{knob}={v}", round(mem), round(t_train + t_add), p50, round(recall, 3)]
+                )
         res[name] = entry
 
     measure("HNSW32 over SQ8", _hnsw_sq8(dim), {"efSearch": [32, 64, 128]})
     nlist = int(4 * math.sqrt(n))
     measure(f"IVF{nlist} + SQ8", _ivf_sq8(dim, nlist), {"nprobe": [8, 32, 64]})
     out.update(res)
-    out["method"] = (f"{n:,} synthetic 384-d unit vectors around {len(centers):,} real "
-                     "MiniLM vectors (cosine 0.8 to their centre); queries: the benchmark's "
-                     "questions encoded by the model; recall@10 against exact inner-product "
-                     "search; memory = serialized index size")
-    print(table(rows, ["index", "search knob", "memory MiB", "build s", "p50 ms",
-                       "recall@10"]))
+    out["method"] = (
+        f"{n:,} synthetic 384-d unit vectors around {len(centers):,} real "
+        "MiniLM vectors (cosine 0.8 to their centre); queries: the benchmark's "
+        "questions encoded by the model; recall@10 against exact inner-product "
+        "search; memory = serialized index size"
+    )
+    print(table(rows, ["index", "search knob", "memory MiB", "build s", "p50 ms", "recall@10"]))
     print("   " + out["method"], flush=True)
 
 
 def _hnsw_sq8(dim: int) -> Any:
     import faiss
 
-    index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, 32,
-                              faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, 32, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = 40
     return index
 
@@ -501,8 +597,9 @@ def _ivf_sq8(dim: int, nlist: int) -> Any:
     import faiss
 
     quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                          faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexIVFScalarQuantizer(
+        quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
     return index  # faiss's Python wrapper keeps the quantizer alive with the index
 
 
@@ -517,8 +614,13 @@ def _qa_command() -> list[str]:
 
 
 def bench_coldstart(out: dict[str, Any], backend: str, tmp: Path, runs: int) -> None:
-    env = dict(os.environ, QA_DATA_DIR=str(tmp), QA_BACKEND=backend, HF_HUB_OFFLINE="1",
-               GRADIO_ANALYTICS_ENABLED="False")
+    env = dict(
+        os.environ,
+        QA_DATA_DIR=str(tmp),
+        QA_BACKEND=backend,
+        HF_HUB_OFFLINE="1",
+        GRADIO_ANALYTICS_ENABLED="False",
+    )
     env.pop("QA_INDEX", None)
     qa = _qa_command()
 
@@ -530,8 +632,10 @@ def bench_coldstart(out: dict[str, Any], backend: str, tmp: Path, runs: int) -> 
         return time.perf_counter() - t
 
     def py(code: str) -> float:
-        return min(timed(lambda: subprocess.run([sys.executable, "-c", code], env=env,
-                                                 check=True))[0] for _ in range(runs))
+        return min(
+            timed(lambda: subprocess.run([sys.executable, "-c", code], env=env, check=True))[0]
+            for _ in range(runs)
+        )
 
     t_import = py("import qa")
     encoder = "onnxruntime, tokenizers" if backend == "onnx" else "sentence_transformers"
@@ -539,18 +643,27 @@ def bench_coldstart(out: dict[str, Any], backend: str, tmp: Path, runs: int) -> 
     t_help = min(run(["--help"]) for _ in range(runs))
     t_first = run(["ask", COLD_QUESTION])
     t_ask = sorted(run(["ask", COLD_QUESTION]) for _ in range(runs))
-    out.update(import_qa_s=round(t_import, 2), import_deps_s=round(t_enc, 2),
-               help_s=round(t_help, 2),
-               first_ask_builds_seed_index_s=round(t_first, 1),
-               ask_s_min=round(t_ask[0], 2), ask_s_median=round(t_ask[len(t_ask) // 2], 2))
-    rows = [["python -c 'import qa'", out["import_qa_s"]],
-            [f"python -c 'import faiss, bm25s, {encoder}'", out["import_deps_s"]],
-            ["qa --help", out["help_s"]],
-            ["qa ask (first run: indexes the seeds" +
-             (", exports onnx" if backend == "onnx" else "") + ")", out[
-                "first_ask_builds_seed_index_s"]],
-            [f"qa ask (seed index built), min of {runs}", out["ask_s_min"]],
-            [f"qa ask (seed index built), median of {runs}", out["ask_s_median"]]]
+    out.update(
+        import_qa_s=round(t_import, 2),
+        import_deps_s=round(t_enc, 2),
+        help_s=round(t_help, 2),
+        first_ask_builds_seed_index_s=round(t_first, 1),
+        ask_s_min=round(t_ask[0], 2),
+        ask_s_median=round(t_ask[len(t_ask) // 2], 2),
+    )
+    rows = [
+        ["python -c 'import qa'", out["import_qa_s"]],
+        [f"python -c 'import faiss, bm25s, {encoder}'", out["import_deps_s"]],
+        ["qa --help", out["help_s"]],
+        [
+            "qa ask (first run: indexes the seeds"
+            + (", exports onnx" if backend == "onnx" else "")
+            + ")",
+            out["first_ask_builds_seed_index_s"],
+        ],
+        [f"qa ask (seed index built), min of {runs}", out["ask_s_min"]],
+        [f"qa ask (seed index built), median of {runs}", out["ask_s_median"]],
+    ]
     ui = ROOT / "ui" / "app.py"
     if not ui.is_file():
         out["serve"] = "skipped: ui/app.py does not exist"
@@ -570,13 +683,20 @@ def _serve_time(qa: list[str], env: dict[str, str], timeout: float = 240.0) -> f
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(qa + ["serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        qa + ["serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         while time.perf_counter() - t0 < timeout:
             if proc.poll() is not None:
-                raise RuntimeError(f"qa serve exited {proc.returncode}: "
-                                   f"{(proc.stderr.read() if proc.stderr else '')[-300:]}")
+                raise RuntimeError(
+                    f"qa serve exited {proc.returncode}: "
+                    f"{(proc.stderr.read() if proc.stderr else '')[-300:]}"
+                )
             with contextlib.suppress(OSError):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
                     if r.status == 200:
@@ -604,8 +724,7 @@ def onnx_available() -> bool:
     return True
 
 
-def bench_compare(out: dict[str, Any], texts: list[str], questions: list[str],
-                  rounds: int) -> None:
+def bench_compare(out: dict[str, Any], texts: list[str], questions: list[str], rounds: int) -> None:
     from embeddings import load_model
     from qa.settings import Settings
 
@@ -621,44 +740,64 @@ def bench_compare(out: dict[str, Any], texts: list[str], questions: list[str],
         for name, m in models.items():
             best[name].append(timed(lambda m=m: m.encode(texts, batch_size=32))[0])
     vt, vo = torch_m.encode(texts), onnx_m.encode(texts)
-    qt, qo = torch_m.encode_queries(questions[:50]), np.vstack(
-        [onnx_m.encode_queries([q]) for q in questions[:50]])
+    qt, qo = (
+        torch_m.encode_queries(questions[:50]),
+        np.vstack([onnx_m.encode_queries([q]) for q in questions[:50]]),
+    )
     cos_d, cos_q = (vt * vo).sum(1), (qt * qo).sum(1)
     rows = []
     for name, m in models.items():
         lat = latencies_ms(lambda q, m=m: m.encode_queries([q]), questions)
         ts = sorted(best[name])
-        out[name] = {"tokens_per_s_best": round(tokens / ts[0]),
-                     "tokens_per_s_median": round(tokens / ts[len(ts) // 2]),
-                     "query_ms": lat}
-        rows.append([name, out[name]["tokens_per_s_best"], out[name]["tokens_per_s_median"],
-                     lat["p50"], lat["p95"]])
-    out.update(texts=len(texts), tokens=tokens, rounds=rounds,
-               load_s={"torch": round(t_torch, 2), "onnx": round(t_onnx, 2)},
-               cosine_documents={"min": round(float(cos_d.min()), 4),
-                                 "mean": round(float(cos_d.mean()), 4)},
-               cosine_queries={"min": round(float(cos_q.min()), 4),
-                               "mean": round(float(cos_q.mean()), 4)},
-               onnx_file=str(onnx_m.file))
+        out[name] = {
+            "tokens_per_s_best": round(tokens / ts[0]),
+            "tokens_per_s_median": round(tokens / ts[len(ts) // 2]),
+            "query_ms": lat,
+        }
+        rows.append(
+            [
+                name,
+                out[name]["tokens_per_s_best"],
+                out[name]["tokens_per_s_median"],
+                lat["p50"],
+                lat["p95"],
+            ]
+        )
+    out.update(
+        texts=len(texts),
+        tokens=tokens,
+        rounds=rounds,
+        load_s={"torch": round(t_torch, 2), "onnx": round(t_onnx, 2)},
+        cosine_documents={
+            "min": round(float(cos_d.min()), 4),
+            "mean": round(float(cos_d.mean()), 4),
+        },
+        cosine_queries={"min": round(float(cos_q.min()), 4), "mean": round(float(cos_q.mean()), 4)},
+        onnx_file=str(onnx_m.file),
+    )
     print(table(rows, ["encoder", "tok/s best", "tok/s median", "query p50 ms", "p95"]))
-    print(f"   {len(texts)} chunk texts, {tokens:,} tokens, {rounds} interleaved rounds; "
-          f"model load torch {t_torch:.1f}s, onnx {t_onnx:.1f}s (0 if already loaded; "
-          "includes the export on first use)"
-          f"\n   cosine torch vs onnx: documents min {cos_d.min():.4f} mean "
-          f"{cos_d.mean():.4f}; queries min {cos_q.min():.4f} mean {cos_q.mean():.4f}",
-          flush=True)
+    print(
+        f"   {len(texts)} chunk texts, {tokens:,} tokens, {rounds} interleaved rounds; "
+        f"model load torch {t_torch:.1f}s, onnx {t_onnx:.1f}s (0 if already loaded; "
+        "includes the export on first use)"
+        f"\n   cosine torch vs onnx: documents min {cos_d.min():.4f} mean "
+        f"{cos_d.mean():.4f}; queries min {cos_q.min():.4f} mean {cos_q.mean():.4f}",
+        flush=True,
+    )
 
 
-def bench_squad(out: dict[str, Any], data: Path, n_questions: int, n_articles: int | None,
-                tmp: Path) -> None:
+def bench_squad(
+    out: dict[str, Any], data: Path, n_questions: int, n_articles: int | None, tmp: Path
+) -> None:
     from qa.articles import make_article
     from qa.engine import QA
 
     evalset = load_squad(data / "squad" / "dev-v1.1-even.json")
     arts = evalset.articles[:n_articles] if n_articles else evalset.articles
     ids = {a.id for a in arts}
-    questions = sample_questions([q for q in evalset.questions if q.article_id in ids],
-                                 n_questions, seed=0)
+    questions = sample_questions(
+        [q for q in evalset.questions if q.article_id in ids], n_questions, seed=0
+    )
     articles = [make_article(a.text, title=a.title, article_id=a.id) for a in arts]
     configs = [("torch", "torch"), ("onnx", "onnx"), ("torch", "onnx")]
     rows = []
@@ -674,58 +813,109 @@ def bench_squad(out: dict[str, Any], data: Path, n_questions: int, n_articles: i
         for q in questions:
             rank = None
             for p in eng.retrieve(q.question, k=5):
-                if p.article_id == q.article_id and span_covers(p.start, p.end,
-                                                                q.answer_starts):
+                if p.article_id == q.article_id and span_covers(p.start, p.end, q.answer_starts):
                     rank = p.rank
                     break
             ranks.append(rank)
         name = f"index {doc_b}, queries {query_b}"
-        out[name] = {"hits_at_1": round(hits_at_k(ranks, 1), 4),
-                     "hits_at_5": round(hits_at_k(ranks, 5), 4),
-                     "ingest_s": round(built[doc_b], 1)}
-        rows.append([name, out[name]["hits_at_1"], out[name]["hits_at_5"],
-                     out[name]["ingest_s"]])
-    out.update(questions=len(questions), articles=len(articles),
-               definition="a hit: a retrieved passage of the gold article contains a gold "
-                          "answer offset (hybrid retrieval, k=5)")
+        out[name] = {
+            "hits_at_1": round(hits_at_k(ranks, 1), 4),
+            "hits_at_5": round(hits_at_k(ranks, 5), 4),
+            "ingest_s": round(built[doc_b], 1),
+        }
+        rows.append([name, out[name]["hits_at_1"], out[name]["hits_at_5"], out[name]["ingest_s"]])
+    out.update(
+        questions=len(questions),
+        articles=len(articles),
+        definition="a hit: a retrieved passage of the gold article contains a gold "
+        "answer offset (hybrid retrieval, k=5)",
+    )
     print(table(rows, ["SQuAD dev (even) retrieval", "Hits@1", "Hits@5", "ingest s"]))
-    print(f"   {len(questions)} questions over {len(articles)} articles; {out['definition']}",
-          flush=True)
+    print(
+        f"   {len(questions)} questions over {len(articles)} articles; {out['definition']}",
+        flush=True,
+    )
 
 
 # ---- main --------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__.split(
-        "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true",
-                   help="small sizes (60 BBC articles, 60 questions, 5k chunks, 100k "
-                        "synthetic vectors, 40 SQuAD questions on 3 articles): about 2-3 "
-                        "minutes on an idle 2-core machine")
-    p.add_argument("--backend", choices=["torch", "onnx"], default=None,
-                   help="embedding backend for ingest, latency and cold start "
-                        "(env QA_BACKEND; default torch)")
-    p.add_argument("--sizes", default=None, metavar="N,N",
-                   help="corpus sizes in chunks for the latency section "
-                        "(default 10000,100000; quick 5000)")
-    p.add_argument("--synthetic", type=int, default=None, metavar="N",
-                   help="vectors for the approximate-search section (default 1000000; "
-                        "quick 100000)")
-    p.add_argument("--articles", type=int, default=None, metavar="N",
-                   help="BBC articles to ingest (default all 2,225; quick 60)")
-    p.add_argument("--questions", type=int, default=None, metavar="N",
-                   help="questions timed per size (default 200; quick 60)")
-    p.add_argument("--squad-questions", type=int, default=None, metavar="N",
-                   help="SQuAD questions for the quality check (default 300; quick 40)")
-    p.add_argument("--skip", default="", metavar="SECTION,...",
-                   help=f"sections to leave out: {', '.join(SECTIONS)}")
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, metavar="DIR",
-                   help=f"the shared data folder (default {DEFAULT_DATA_DIR})")
-    p.add_argument("--no-profile", action="store_true",
-                   help="skip the cProfile of queries at the largest size")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE.json",
-                   help="also write every figure as JSON")
+    p = argparse.ArgumentParser(
+        prog="python -m eval.bench",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes (60 BBC articles, 60 questions, 5k chunks, 100k "
+        "synthetic vectors, 40 SQuAD questions on 3 articles): about 2-3 "
+        "minutes on an idle 2-core machine",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["torch", "onnx"],
+        default=None,
+        help="embedding backend for ingest, latency and cold start (env QA_BACKEND; default torch)",
+    )
+    p.add_argument(
+        "--sizes",
+        default=None,
+        metavar="N,N",
+        help="corpus sizes in chunks for the latency section (default 10000,100000; quick 5000)",
+    )
+    p.add_argument(
+        "--synthetic",
+        type=int,
+        default=None,
+        metavar="N",
+        help="vectors for the approximate-search section (default 1000000; quick 100000)",
+    )
+    p.add_argument(
+        "--articles",
+        type=int,
+        default=None,
+        metavar="N",
+        help="BBC articles to ingest (default all 2,225; quick 60)",
+    )
+    p.add_argument(
+        "--questions",
+        type=int,
+        default=None,
+        metavar="N",
+        help="questions timed per size (default 200; quick 60)",
+    )
+    p.add_argument(
+        "--squad-questions",
+        type=int,
+        default=None,
+        metavar="N",
+        help="SQuAD questions for the quality check (default 300; quick 40)",
+    )
+    p.add_argument(
+        "--skip",
+        default="",
+        metavar="SECTION,...",
+        help=f"sections to leave out: {', '.join(SECTIONS)}",
+    )
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        metavar="DIR",
+        help=f"the shared data folder (default {DEFAULT_DATA_DIR})",
+    )
+    p.add_argument(
+        "--no-profile", action="store_true", help="skip the cProfile of queries at the largest size"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE.json",
+        help="also write every figure as JSON",
+    )
     return p
 
 
@@ -751,12 +941,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_questions = args.questions or (60 if q else 200)
     has_onnx = onnx_available()
     if backend == "onnx" and not has_onnx:
-        build_parser().error("--backend onnx needs the onnx extra: pip install "
-                             "'article-qa[onnx]'")
-    results: dict[str, Any] = {"meta": {
-        "argv": list(argv if argv is not None else sys.argv[1:]), "backend": backend,
-        "quick": q, "cpu_count": os.cpu_count(), "load_avg_start": os.getloadavg(),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "python": sys.version.split()[0]}}
+        build_parser().error("--backend onnx needs the onnx extra: pip install 'article-qa[onnx]'")
+    results: dict[str, Any] = {
+        "meta": {
+            "argv": list(argv if argv is not None else sys.argv[1:]),
+            "backend": backend,
+            "quick": q,
+            "cpu_count": os.cpu_count(),
+            "load_avg_start": os.getloadavg(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "python": sys.version.split()[0],
+        }
+    }
     t_all = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp_s:
         tmp = Path(tmp_s)
@@ -768,8 +964,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 engine = bench_ingest(out, articles, backend, tmp / "bbc")
         if "latency" not in skip and engine is not None and engine.index.chunks:
             with section("latency", results, args.out) as out:
-                bench_latency(out, engine, sizes, questions, backend, tmp,
-                              profile=not args.no_profile)
+                bench_latency(
+                    out, engine, sizes, questions, backend, tmp, profile=not args.no_profile
+                )
         if "ann" not in skip:
             with section("ann", results, args.out) as out:
                 if engine is not None and engine.index.chunks:
@@ -793,8 +990,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else:
                     n_texts = 60 if q else 500
                     chunks = engine.index.chunks if engine is not None else []
-                    texts = ([c.text for c in chunks[:: max(1, len(chunks) // n_texts)]]
-                             if chunks else questions)
+                    texts = (
+                        [c.text for c in chunks[:: max(1, len(chunks) // n_texts)]]
+                        if chunks
+                        else questions
+                    )
                     bench_compare(out, texts[:n_texts], questions, rounds=2)
         if "squad" not in skip:
             with section("squad", results, args.out) as out:
@@ -803,16 +1003,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print("   skipped: onnxruntime/onnx not installed")
                 else:
                     bench_squad(out, args.data, n_squad, 3 if q else None, tmp)
-    results["meta"].update(load_avg_end=os.getloadavg(), total_s=round(time.perf_counter() -
-                                                                       t_all, 1), **rss_mb())
-    others = [r["other_cores_busy"] for r in results.values()
-              if isinstance(r, dict) and "other_cores_busy" in r]
+    results["meta"].update(
+        load_avg_end=os.getloadavg(), total_s=round(time.perf_counter() - t_all, 1), **rss_mb()
+    )
+    others = [
+        r["other_cores_busy"]
+        for r in results.values()
+        if isinstance(r, dict) and "other_cores_busy" in r
+    ]
     busy = max(others, default=0.0) > 0.25
     results["meta"]["under_load"] = busy
-    print(f"\ntotal {results['meta']['total_s']:.0f} s; other processes kept "
-          f"{min(others, default=0):.1f}-{max(others, default=0):.1f} of {os.cpu_count()} "
-          "cores busy during the sections"
-          + (" (timings are noisy)" if busy else ""))
+    print(
+        f"\ntotal {results['meta']['total_s']:.0f} s; other processes kept "
+        f"{min(others, default=0):.1f}-{max(others, default=0):.1f} of {os.cpu_count()} "
+        "cores busy during the sections" + (" (timings are noisy)" if busy else "")
+    )
     if args.out:
         args.out.write_text(json.dumps(results, indent=2, default=str))
         print(f"wrote {args.out}")

@@ -151,6 +151,7 @@ SCORECARD_COLUMNS: tuple[tuple[str, str, Any], ...] = (
 
 def _scorecard_section(m: Mapping[str, Any]) -> list[str]:
     """The news-qa README's figures, overall and by the question's ``type``."""
+
     def row(name: str, v: Mapping[str, Any]) -> list[str]:
         return [cell(name), *(fmt(v[key]) for _, key, fmt in SCORECARD_COLUMNS)]
 

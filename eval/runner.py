@@ -277,8 +277,9 @@ def question_scope(engine: QA, q: EvalQuestion, *, per_article: bool = False) ->
     ids: list[str] = [q.article_id] if q.article_id else []
     if q.article_files:
         files = {str(Path(f).resolve()) for f in q.article_files}
-        ids += [a.id for a in engine.index.articles
-                if a.path and str(Path(a.path).resolve()) in files]
+        ids += [
+            a.id for a in engine.index.articles if a.path and str(Path(a.path).resolve()) in files
+        ]
     return Filters(article_ids=tuple(ids)) if ids else None
 
 

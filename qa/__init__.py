@@ -30,14 +30,29 @@ if TYPE_CHECKING:
     from qa.retrieval import Filters, Passage
 
 __all__ = [
-    "QA", "Answer", "Citation", "Filters", "IngestResult", "Passage", "QAError", "Settings",
-    "ask", "ingest", "retrieve",
+    "QA",
+    "Answer",
+    "Citation",
+    "Filters",
+    "IngestResult",
+    "Passage",
+    "QAError",
+    "Settings",
+    "ask",
+    "ingest",
+    "retrieve",
 ]
 __version__ = "0.1.0"
 
 
-def retrieve(question: str, k: int = 5, *, history: list[dict[str, str]] | None = None,
-             filters: Filters | None = None, settings: Settings | None = None) -> list[Passage]:
+def retrieve(
+    question: str,
+    k: int = 5,
+    *,
+    history: list[dict[str, str]] | None = None,
+    filters: Filters | None = None,
+    settings: Settings | None = None,
+) -> list[Passage]:
     """Find the passages that best answer a question.
 
     Args:
@@ -64,9 +79,15 @@ def retrieve(question: str, k: int = 5, *, history: list[dict[str, str]] | None 
     return default_engine(settings).retrieve(question, k, history=history, filters=filters)
 
 
-def ask(question: str, history: list[dict[str, str]] | None = None, *,
-        k: int | None = None, mode: str | None = None, filters: Filters | None = None,
-        settings: Settings | None = None) -> Answer:
+def ask(
+    question: str,
+    history: list[dict[str, str]] | None = None,
+    *,
+    k: int | None = None,
+    mode: str | None = None,
+    filters: Filters | None = None,
+    settings: Settings | None = None,
+) -> Answer:
     """Answer a question from the indexed articles, with verified citations.
 
     Args:

@@ -33,9 +33,36 @@ _EXPLICIT_SHORT_LONG = re.compile(
 )
 MAX_EXPANSIONS = 3
 # Capitalised only because they open a sentence: "During the Broncos' season" is no name.
-_QUESTION_OPENERS = {"during", "after", "before", "prior", "since", "in", "on", "at", "what",
-                     "which", "who", "when", "where", "why", "how", "did", "does", "do", "is",
-                     "are", "was", "were", "the", "a", "an", "according", "besides", "other"}
+_QUESTION_OPENERS = {
+    "during",
+    "after",
+    "before",
+    "prior",
+    "since",
+    "in",
+    "on",
+    "at",
+    "what",
+    "which",
+    "who",
+    "when",
+    "where",
+    "why",
+    "how",
+    "did",
+    "does",
+    "do",
+    "is",
+    "are",
+    "was",
+    "were",
+    "the",
+    "a",
+    "an",
+    "according",
+    "besides",
+    "other",
+}
 
 
 @dataclass(frozen=True)
@@ -111,9 +138,12 @@ def _finish(run: list[str]) -> Iterable[list[str]]:
 class AcronymTable:
     """Acronym -> expansions mined from a corpus, and the corpus's set of acronyms."""
 
-    def __init__(self, pairs: dict[str, Counter[str]] | None = None,
-                 acronyms: Counter[str] | None = None,
-                 unbridged: Counter[str] | None = None) -> None:
+    def __init__(
+        self,
+        pairs: dict[str, Counter[str]] | None = None,
+        acronyms: Counter[str] | None = None,
+        unbridged: Counter[str] | None = None,
+    ) -> None:
         self.pairs: dict[str, Counter[str]] = defaultdict(Counter, pairs or {})
         self.acronyms: Counter[str] = acronyms or Counter()
         # articles that write an acronym's long form but never the acronym itself
@@ -132,8 +162,10 @@ class AcronymTable:
                 # keep the shortest tail of the phrase whose initials match the acronym
                 for i in range(len(words)):
                     tail = words[i:]
-                    if _initials(tail, with_connectors=False) == short or _initials(
-                            tail, with_connectors=True) == short:
+                    if (
+                        _initials(tail, with_connectors=False) == short
+                        or _initials(tail, with_connectors=True) == short
+                    ):
                         long = " ".join(tail)
                         break
                 self.pairs[short][long] += 5  # an explicit definition outweighs initials
@@ -170,8 +202,9 @@ class AcronymTable:
         form (or, worse, a name that merely shares its initials) only adds noise: on SQuAD,
         bridging every acronym cost 0.01 Hits@1.
         """
-        return bool(self.pairs.get(key)) and (self.acronyms.get(key, 0) == 0
-                                              or self.unbridged.get(key, 0) > 0)
+        return bool(self.pairs.get(key)) and (
+            self.acronyms.get(key, 0) == 0 or self.unbridged.get(key, 0) > 0
+        )
 
     def expand(self, query: str) -> tuple[str, list[Expansion]]:
         """Add expansions to a query.
@@ -206,20 +239,25 @@ class AcronymTable:
                     name = re.sub(r"['’]s?$", "", text)
                     # Bridge a long name only to an acronym the corpus writes, and only when
                     # the corpus never writes the name itself (else the words already match).
-                    if len(key) >= 2 and self.acronyms.get(key, 0) > 0 and \
-                            name not in self.pairs.get(key, {}) and \
-                            phrase[0].lower() not in _QUESTION_OPENERS and \
-                            not re.search(rf"\b{re.escape(key)}\b", out):
+                    if (
+                        len(key) >= 2
+                        and self.acronyms.get(key, 0) > 0
+                        and name not in self.pairs.get(key, {})
+                        and phrase[0].lower() not in _QUESTION_OPENERS
+                        and not re.search(rf"\b{re.escape(key)}\b", out)
+                    ):
                         used.append(Expansion(text, key, "initials"))
                         out = out.replace(text, f"{text} ({key})", 1)
         return out, used
 
     def to_dict(self) -> dict[str, object]:
         """Keep the useful part: acronyms with their top expansions."""
-        pairs = {k: dict(Counter(v).most_common(MAX_EXPANSIONS * 2)) for k, v in
-                 self.pairs.items() if sum(v.values()) >= 1}
-        return {"pairs": pairs, "acronyms": dict(self.acronyms),
-                "unbridged": dict(self.unbridged)}
+        pairs = {
+            k: dict(Counter(v).most_common(MAX_EXPANSIONS * 2))
+            for k, v in self.pairs.items()
+            if sum(v.values()) >= 1
+        }
+        return {"pairs": pairs, "acronyms": dict(self.acronyms), "unbridged": dict(self.unbridged)}
 
     def save(self, path: Path) -> None:
         """Write the table as JSON."""
@@ -229,8 +267,11 @@ class AcronymTable:
     def load(cls, path: Path) -> AcronymTable:
         """Read a table written by :meth:`save`."""
         d = json.loads(path.read_text())
-        return cls({k: Counter(v) for k, v in d["pairs"].items()}, Counter(d["acronyms"]),
-                   Counter(d.get("unbridged", {})))
+        return cls(
+            {k: Counter(v) for k, v in d["pairs"].items()},
+            Counter(d["acronyms"]),
+            Counter(d.get("unbridged", {})),
+        )
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> AcronymTable:

@@ -153,8 +153,9 @@ def make_article(
     if not text.strip():
         raise ArticleError(path or "<text>", "the article has no text")
     # a file name that is not UTF-8 arrives with surrogate escapes ("caf\udce9.txt")
-    title, source, author, date, url, path = map(_encodable,
-                                                 (title, source, author, date, url, path))
+    title, source, author, date, url, path = map(
+        _encodable, (title, source, author, date, url, path)
+    )
     meta = "\x1f".join([title, source, author, date, url])
     content_hash = hashlib.sha256((meta + "\x1e" + text).encode("utf-8")).hexdigest()
     if article_id is None:
@@ -256,7 +257,8 @@ def article_from_record(record: Any, path: str = "", line: int | None = None) ->
     text = next((record[k] for k in _JSON_TEXT_KEYS if isinstance(record.get(k), str)), None)
     if text is None or not text.strip():
         raise ArticleError(
-            where, f"the record has no 'text' or 'body' field with text (keys: {sorted(record)})",
+            where,
+            f"the record has no 'text' or 'body' field with text (keys: {sorted(record)})",
             line,
         )
 
@@ -298,9 +300,7 @@ def read_file(path: str | os.PathLike[str], max_bytes: int = 20_000_000) -> list
     return articles
 
 
-def load_paths(
-    paths: Iterable[str | os.PathLike[str]], max_bytes: int = 20_000_000
-) -> LoadResult:
+def load_paths(paths: Iterable[str | os.PathLike[str]], max_bytes: int = 20_000_000) -> LoadResult:
     """Read every article under the given files and folders (folders recursively).
 
     Hidden files and folders are skipped; symlinked folders are not followed, so a symlink
@@ -403,8 +403,11 @@ def decode_bytes(data: bytes, path: str = "<bytes>") -> str:
             try:
                 text = data[len(bom) :].decode(encoding)
             except UnicodeDecodeError:
-                raise ArticleError(path, f"the file starts with a {encoding} byte-order mark "
-                                         f"but is not valid {encoding}") from None
+                raise ArticleError(
+                    path,
+                    f"the file starts with a {encoding} byte-order mark "
+                    f"but is not valid {encoding}",
+                ) from None
             if not text.strip():
                 raise ArticleError(path, "the file is empty")
             return text
@@ -453,8 +456,9 @@ def _read_json(raw: str, path: str) -> tuple[list[Article], list[ArticleError]]:
     articles, errors = [], []
     for i, record in enumerate(records):
         try:
-            articles.append(article_from_record(record, path if len(records) == 1 else
-                                                f"{path}[{i}]"))
+            articles.append(
+                article_from_record(record, path if len(records) == 1 else f"{path}[{i}]")
+            )
         except ArticleError as e:
             errors.append(e)
     return articles, errors
@@ -492,8 +496,9 @@ def _clean_text(raw: str) -> str:
 
 def _strip_boilerplate(text: str) -> str:
     lines = text.split("\n")
-    while lines and (not lines[-1].strip() or any(p.match(lines[-1].strip())
-                                                   for p in BOILERPLATE_PATTERNS)):
+    while lines and (
+        not lines[-1].strip() or any(p.match(lines[-1].strip()) for p in BOILERPLATE_PATTERNS)
+    ):
         lines.pop()
     return "\n".join(lines)
 

@@ -210,7 +210,7 @@ def chunk_sentences(
             break
         nxt = max(j - overlap, i + 1)
         # keep the overlap only if it leaves room for at least the next sentence
-        if sum(p[2] for p in pieces[nxt:j + 1]) > max_tokens:
+        if sum(p[2] for p in pieces[nxt : j + 1]) > max_tokens:
             nxt = j
         i = nxt
     return chunks

@@ -39,9 +39,11 @@ _MARKER_WORDY = re.compile(r"\[\s*(?:passage|source|doc(?:ument)?)\s*#?\s*(\d{1,
 _LEADING_MARKERS = re.compile(r"(?:\s*\[\d{1,3}\])+")
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)\s*", re.S | re.I)
 _NOT_FOUND = re.compile(r"^\W*not\s+in\s+(?:the\s+)?articles\b", re.I)
-_META = re.compile(r"^\W*(?:the\s+)?(?:articles?|passages?|sources?)\s+(?:do|does|did)\s*"
-                   r"(?:not|n't)\b", re.I)
-
+_META = re.compile(
+    r"^\W*(?:the\s+)?(?:articles?|passages?|sources?)\s+(?:do|does|did)\s*"
+    r"(?:not|n't)\b",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -118,22 +120,36 @@ def make_citation(
         ValueError: The span is outside the article or the highlight is outside the span.
     """
     if not 0 <= start <= end <= len(article.text):
-        raise ValueError(f"span [{start}, {end}) is outside article {article.id} "
-                         f"({len(article.text)} characters)")
+        raise ValueError(
+            f"span [{start}, {end}) is outside article {article.id} "
+            f"({len(article.text)} characters)"
+        )
     hs, he = highlight if highlight else (-1, -1)
     if highlight and not start <= hs <= he <= end:
         raise ValueError(f"highlight {highlight} is outside the quote [{start}, {end})")
     return Citation(
-        n=n, article_id=article.id, title=article.title, source=article.source,
-        quote=article.text[start:end], start=start, end=end, author=article.author,
-        date=article.date, url=article.url, highlight_start=hs, highlight_end=he, kind=kind,
+        n=n,
+        article_id=article.id,
+        title=article.title,
+        source=article.source,
+        quote=article.text[start:end],
+        start=start,
+        end=end,
+        author=article.author,
+        date=article.date,
+        url=article.url,
+        highlight_start=hs,
+        highlight_end=he,
+        kind=kind,
     )
 
 
 def verify_citation(citation: Citation, article: Article) -> bool:
     """Whether a citation quotes its article verbatim at its offsets."""
-    return article.id == citation.article_id and \
-        article.text[citation.start:citation.end] == citation.quote
+    return (
+        article.id == citation.article_id
+        and article.text[citation.start : citation.end] == citation.quote
+    )
 
 
 def parse_markers(text: str) -> list[tuple[int, int, int]]:
@@ -196,7 +212,8 @@ def normalize_markers(text: str) -> str:
     text = _THINK.sub("", text)
     text = _MARKER_WORDY.sub(lambda m: f"[{int(m.group(1))}]", text)
     return _MARKER_LIST.sub(
-        lambda m: "".join(f"[{int(x)}]" for x in re.split(r"\s*[,;]\s*", m.group(1))), text)
+        lambda m: "".join(f"[{int(x)}]" for x in re.split(r"\s*[,;]\s*", m.group(1))), text
+    )
 
 
 def answer_sentences(text: str) -> list[tuple[int, int]]:
@@ -225,9 +242,13 @@ def is_factual(claim: str) -> bool:
 class _Resolver:
     """Finds, for a claim and a passage, the passage sentence that best supports it."""
 
-    def __init__(self, passages: Sequence[Passage], index: ArticleIndex,
-                 sentence_scores: Mapping[int, float] | None,
-                 model: EmbeddingModel | None) -> None:
+    def __init__(
+        self,
+        passages: Sequence[Passage],
+        index: ArticleIndex,
+        sentence_scores: Mapping[int, float] | None,
+        model: EmbeddingModel | None,
+    ) -> None:
         self.passages = passages
         self.index = index
         self.scores = sentence_scores or {}
@@ -281,8 +302,9 @@ class _Resolver:
             self._expansions[c.text] = self.index.acronyms.expand(c.text)[0]
         return self._expansions[c.text]
 
-    def best(self, claims: Sequence[str], claim_vec: np.ndarray | None,
-             n: int) -> _Candidate | None:
+    def best(
+        self, claims: Sequence[str], claim_vec: np.ndarray | None, n: int
+    ) -> _Candidate | None:
         """The sentence of passage ``n`` that best supports a claim, or None.
 
         Args:
@@ -389,8 +411,11 @@ def verify_generated(
                 key = (p.article_id, best.start, best.end)
                 if key not in numbers:
                     numbers[key] = len(citations) + 1
-                    citations.append(make_citation(index.article(p.article_id), best.start,
-                                                   best.end, numbers[key]))
+                    citations.append(
+                        make_citation(
+                            index.article(p.article_id), best.start, best.end, numbers[key]
+                        )
+                    )
                 m = numbers[key]
                 supported[si] = True
                 if (si, m) not in seen_in_sentence:  # "[1][1]" after renumbering: keep one
@@ -406,7 +431,7 @@ def verify_generated(
         if not new:
             stripped = keep.rstrip()  # "months [9]." -> "months."
             if keep:
-                pending_space = keep[len(stripped):]
+                pending_space = keep[len(stripped) :]
             keep = stripped
         elif not keep:
             keep, pending_space = pending_space, ""  # "months [9][1]" -> "months [1]"
@@ -417,7 +442,7 @@ def verify_generated(
     out.append(text[pos:])
     new_text = "".join(out).strip()
 
-    unsupported = [shown[i] for i in range(len(spans))
-                   if not supported[i] and is_factual(shown[i])]
-    return CitationCheck(text=new_text, citations=citations, dropped=dropped,
-                         unsupported=unsupported)
+    unsupported = [shown[i] for i in range(len(spans)) if not supported[i] and is_factual(shown[i])]
+    return CitationCheck(
+        text=new_text, citations=citations, dropped=dropped, unsupported=unsupported
+    )

@@ -31,14 +31,25 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--index", metavar="DIR", default=None,
-                   help="index folder (env QA_INDEX; default: ~/.local/share/article-qa/index, "
-                        "or $QA_DATA_DIR/index)")
-    p.add_argument("--model", default=None,
-                   help="embedding model: all-MiniLM-L6-v2 (bundled, default), a local folder "
-                        "or a cached name (env QA_MODEL)")
-    p.add_argument("--backend", choices=["torch", "onnx"], default=None,
-                   help="embedding backend (env QA_BACKEND; default torch)")
+    p.add_argument(
+        "--index",
+        metavar="DIR",
+        default=None,
+        help="index folder (env QA_INDEX; default: ~/.local/share/article-qa/index, "
+        "or $QA_DATA_DIR/index)",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="embedding model: all-MiniLM-L6-v2 (bundled, default), a local folder "
+        "or a cached name (env QA_MODEL)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["torch", "onnx"],
+        default=None,
+        help="embedding backend (env QA_BACKEND; default torch)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log progress and details")
 
 
@@ -47,48 +58,83 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa",
         description="Question answering over news articles, every claim cited to the exact "
-                    "sentence. Without an index, `ask` and `serve` index the seed articles.",
+        "sentence. Without an index, `ask` and `serve` index the seed articles.",
         epilog=f'Example: qa ask "{EXAMPLE_QUESTION}"',
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("ingest", help="add article files or folders to the index",
-                       description="Read articles (.txt .md .html .json .jsonl; folders "
-                                   "recursively) and add them to the index. Unchanged "
-                                   "articles are skipped. Exits 1 only if nothing could be "
-                                   "ingested; per-file errors are printed.")
+    p = sub.add_parser(
+        "ingest",
+        help="add article files or folders to the index",
+        description="Read articles (.txt .md .html .json .jsonl; folders "
+        "recursively) and add them to the index. Unchanged "
+        "articles are skipped. Exits 1 only if nothing could be "
+        "ingested; per-file errors are printed.",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_common(p)
 
-    p = sub.add_parser("ask", help="answer a question with citations",
-                       description="Answer a question from the indexed articles.")
+    p = sub.add_parser(
+        "ask",
+        help="answer a question with citations",
+        description="Answer a question from the indexed articles.",
+    )
     p.add_argument("question", help="the question, in quotes")
-    p.add_argument("-k", type=int, default=None, metavar="N",
-                   help="passages to retrieve, 1-100 (env QA_K; default 5)")
+    p.add_argument(
+        "-k",
+        type=int,
+        default=None,
+        metavar="N",
+        help="passages to retrieve, 1-100 (env QA_K; default 5)",
+    )
     p.add_argument("--json", action="store_true", help="print Answer.to_dict() as JSON")
-    p.add_argument("--mode", choices=["extractive", "llm"], default=None,
-                   help="answerer (env QA_ANSWER_MODE; default extractive). llm needs "
-                        "QA_LLM_MODEL and an OpenAI-compatible server at QA_LLM_BASE_URL")
-    p.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], default=None,
-                   help="retrieval method (env QA_RETRIEVAL; default hybrid)")
-    p.add_argument("--source", action="append", default=[], metavar="OUTLET",
-                   help="only articles from this outlet (repeatable)")
-    p.add_argument("--article", action="append", default=[], metavar="ID",
-                   help="only this article (repeatable; ids as `qa list` shows them): the one "
-                        "\"this article\" means")
-    p.add_argument("--since", default="", metavar="YYYY-MM-DD", help="only articles from this "
-                   "date on")
-    p.add_argument("--until", default="", metavar="YYYY-MM-DD", help="only articles up to this "
-                   "date")
+    p.add_argument(
+        "--mode",
+        choices=["extractive", "llm"],
+        default=None,
+        help="answerer (env QA_ANSWER_MODE; default extractive). llm needs "
+        "QA_LLM_MODEL and an OpenAI-compatible server at QA_LLM_BASE_URL",
+    )
+    p.add_argument(
+        "--retrieval",
+        choices=["hybrid", "dense", "bm25"],
+        default=None,
+        help="retrieval method (env QA_RETRIEVAL; default hybrid)",
+    )
+    p.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="OUTLET",
+        help="only articles from this outlet (repeatable)",
+    )
+    p.add_argument(
+        "--article",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this article (repeatable; ids as `qa list` shows them): the one "
+        '"this article" means',
+    )
+    p.add_argument(
+        "--since", default="", metavar="YYYY-MM-DD", help="only articles from this date on"
+    )
+    p.add_argument(
+        "--until", default="", metavar="YYYY-MM-DD", help="only articles up to this date"
+    )
     _add_common(p)
 
     p = sub.add_parser("search", help="show the passages retrieved for a question")
     p.add_argument("question", help="the question, in quotes")
     p.add_argument("-k", type=int, default=None, metavar="N", help="passages, 1-100")
     p.add_argument("--json", action="store_true", help="print passages as JSON")
-    p.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], default=None,
-                   help="retrieval method (default hybrid)")
+    p.add_argument(
+        "--retrieval",
+        choices=["hybrid", "dense", "bm25"],
+        default=None,
+        help="retrieval method (default hybrid)",
+    )
     _add_common(p)
 
     p = sub.add_parser("list", help="list the indexed articles")
@@ -99,29 +145,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ids", nargs="+", metavar="ID", help="article ids (see `qa list`)")
     _add_common(p)
 
-    p = sub.add_parser("serve", help="start the chat UI in the browser",
-                       description="Start the Gradio chat UI. It binds to 127.0.0.1; put "
-                                   "authentication in front before exposing it (README).")
+    p = sub.add_parser(
+        "serve",
+        help="start the chat UI in the browser",
+        description="Start the Gradio chat UI. It binds to 127.0.0.1; put "
+        "authentication in front before exposing it (README).",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    p.add_argument("--mode", choices=["extractive", "llm"], default=None,
-                   help="default answerer in the UI")
-    p.add_argument("--auth", default=None, metavar="USER:PASSWORD",
-                   help="require this login (env QA_AUTH)")
+    p.add_argument(
+        "--mode", choices=["extractive", "llm"], default=None, help="default answerer in the UI"
+    )
+    p.add_argument(
+        "--auth", default=None, metavar="USER:PASSWORD", help="require this login (env QA_AUTH)"
+    )
     _add_common(p)
 
-    p = sub.add_parser("eval", help="evaluate retrieval and answers on a data set",
-                       description="Run `python -m eval --help` for the evaluation options.",
-                       add_help=False)
+    p = sub.add_parser(
+        "eval",
+        help="evaluate retrieval and answers on a data set",
+        description="Run `python -m eval --help` for the evaluation options.",
+        add_help=False,
+    )
     p.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "urllib3", "sentence_transformers", "transformers", "faiss",
-                  "bm25s", "gradio", "trafilatura", "charset_normalizer", "asyncio"):
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in (
+        "httpx",
+        "urllib3",
+        "sentence_transformers",
+        "transformers",
+        "faiss",
+        "bm25s",
+        "gradio",
+        "trafilatura",
+        "charset_normalizer",
+        "asyncio",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
     # bm25s sets its own logger to DEBUG when it is (lazily) imported, after this runs;
     # a threshold on the handler keeps its "Building index" lines off stderr anyway.
@@ -163,9 +229,11 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         for err in result.errors:
             print(f"skipped: {err}", file=sys.stderr)
         dup = f", {len(r.duplicates)} duplicates skipped" if r.duplicates else ""
-        print(f"{len(r.added)} added, {len(r.replaced)} updated, {len(r.unchanged)} unchanged"
-              f"{dup} ({r.chunks} new chunks); index now holds {r.total_articles} articles, "
-              f"{r.total_chunks} chunks in {engine.settings.index_path}")
+        print(
+            f"{len(r.added)} added, {len(r.replaced)} updated, {len(r.unchanged)} unchanged"
+            f"{dup} ({r.chunks} new chunks); index now holds {r.total_articles} articles, "
+            f"{r.total_chunks} chunks in {engine.settings.index_path}"
+        )
     ingested = len(r.added) + len(r.replaced) + len(r.unchanged)
     return 1 if ingested == 0 else 0
 
@@ -173,8 +241,12 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 def _filters(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from qa.retrieval import Filters
 
-    return Filters(sources=tuple(args.source), article_ids=tuple(args.article),
-                   date_from=args.since, date_to=args.until)
+    return Filters(
+        sources=tuple(args.source),
+        article_ids=tuple(args.article),
+        date_from=args.since,
+        date_to=args.until,
+    )
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
@@ -190,8 +262,11 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         print()
         for c in answer.citations:
             meta = ", ".join(x for x in (c.source, c.author, c.date) if x)
-            print(f"[{c.n}] {c.title}" + (f" ({meta})" if meta else "")
-                  + f", characters {c.start}-{c.end}")
+            print(
+                f"[{c.n}] {c.title}"
+                + (f" ({meta})" if meta else "")
+                + f", characters {c.start}-{c.end}"
+            )
     if answer.abstained and answer.passages:
         print("\nClosest passages:")
         for p in answer.passages[:3]:
@@ -210,10 +285,17 @@ def _cmd_search(args: argparse.Namespace) -> int:
     engine = QA(_settings(args))
     result = engine.search(args.question, k=args.k)
     if args.json:
-        print(json.dumps({"query": result.query,
-                          "expansions": [e.to_dict() for e in result.expansions],
-                          "passages": [p.to_dict() for p in result.passages]}, indent=2,
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "query": result.query,
+                    "expansions": [e.to_dict() for e in result.expansions],
+                    "passages": [p.to_dict() for p in result.passages],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return 0
     print(f"searched: {result.query}")
     for p in result.passages:
@@ -230,14 +312,26 @@ def _cmd_list(args: argparse.Namespace) -> int:
     counts: dict[str, int] = {}
     for c in idx.chunks:
         counts[c.article_id] = counts.get(c.article_id, 0) + 1
-    rows = [{"id": a.id, "title": a.title, "source": a.source, "author": a.author,
-             "date": a.date, "chunks": counts.get(a.id, 0), "path": a.path} for a in idx.articles]
+    rows = [
+        {
+            "id": a.id,
+            "title": a.title,
+            "source": a.source,
+            "author": a.author,
+            "date": a.date,
+            "chunks": counts.get(a.id, 0),
+            "path": a.path,
+        }
+        for a in idx.articles
+    ]
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         for r in rows:
-            print(f"{r['id']}  {r['chunks']:3d} chunks  {r['source'] or '-':20.20s}  "
-                  f"{r['title'] or r['path']}")
+            print(
+                f"{r['id']}  {r['chunks']:3d} chunks  {r['source'] or '-':20.20s}  "
+                f"{r['title'] or r['path']}"
+            )
         print(f"{len(rows)} articles, {len(idx.chunks)} chunks in {engine.settings.index_path}")
     return 0
 
@@ -262,8 +356,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"ingest": _cmd_ingest, "ask": _cmd_ask, "search": _cmd_search, "list": _cmd_list,
-             "delete": _cmd_delete, "serve": _cmd_serve}
+_COMMANDS = {
+    "ingest": _cmd_ingest,
+    "ask": _cmd_ask,
+    "search": _cmd_search,
+    "list": _cmd_list,
+    "delete": _cmd_delete,
+    "serve": _cmd_serve,
+}
 
 
 if __name__ == "__main__":

@@ -70,8 +70,11 @@ class QA:
     @property
     def model(self) -> EmbeddingModel:
         """The embedding model (loaded once per process)."""
-        return load_model(self.settings.model, self.settings.backend,
-                          cache_dir=str(self.settings.data_dir / "models"))
+        return load_model(
+            self.settings.model,
+            self.settings.backend,
+            cache_dir=str(self.settings.data_dir / "models"),
+        )
 
     @property
     def index(self) -> ArticleIndex:
@@ -99,7 +102,8 @@ class QA:
             if not seeds.is_dir():
                 raise IndexNotFoundError(
                     f"no index in {path} and no seed folder at {seeds}; add articles with "
-                    "`qa ingest PATH...`")
+                    "`qa ingest PATH...`"
+                )
             log.info("no index in %s: indexing the seed articles in %s", path, seeds)
             loaded = load_paths([seeds], max_bytes=int(self.settings.max_file_mb * 1e6))
             idx.add(loaded.articles, self.model)
@@ -108,9 +112,15 @@ class QA:
     def _empty_index(self) -> ArticleIndex:
         m = self.model
         s = self.settings
-        return ArticleIndex.create(s.index_path, model_id=m.model_id, dimension=m.dimension,
-                                   chunk_tokens=s.chunk_tokens, chunk_overlap=s.chunk_overlap,
-                                   index_type=s.index_type, hnsw_threshold=s.hnsw_threshold)
+        return ArticleIndex.create(
+            s.index_path,
+            model_id=m.model_id,
+            dimension=m.dimension,
+            chunk_tokens=s.chunk_tokens,
+            chunk_overlap=s.chunk_overlap,
+            index_type=s.index_type,
+            hnsw_threshold=s.hnsw_threshold,
+        )
 
     def reload(self) -> None:
         """Drop the in-memory index so the next call reads the folder again."""
@@ -119,8 +129,9 @@ class QA:
 
     # ---- ingest -----------------------------------------------------------------------
 
-    def ingest(self, paths: Sequence[str | os.PathLike[str]], *,
-               show_progress: bool = False) -> IngestResult:
+    def ingest(
+        self, paths: Sequence[str | os.PathLike[str]], *, show_progress: bool = False
+    ) -> IngestResult:
         """Read articles from files and folders and add them to the index.
 
         One bad file never stops the others: its error is in ``IngestResult.errors``.
@@ -132,15 +143,19 @@ class QA:
         report = self.add_articles(loaded.articles, show_progress=show_progress)
         return IngestResult(report=report, errors=errors, files=loaded.files)
 
-    def add_articles(self, articles: Sequence[Article], *,
-                     show_progress: bool = False) -> IngestReport:
+    def add_articles(
+        self, articles: Sequence[Article], *, show_progress: bool = False
+    ) -> IngestReport:
         """Add already-parsed articles to the index (saved atomically)."""
         # Writers work on their own copy of the index and swap it in when it is saved, so
         # questions asked meanwhile are answered from the previous, consistent index.
         with self._write_lock:
             path = self.settings.index_path
-            work = (ArticleIndex.load(path, model_id=self.model.model_id)
-                    if ArticleIndex.exists(path) else self._empty_index())
+            work = (
+                ArticleIndex.load(path, model_id=self.model.model_id)
+                if ArticleIndex.exists(path)
+                else self._empty_index()
+            )
             report = work.add(articles, self.model, show_progress=show_progress)
             self._index = work
             return report
@@ -166,29 +181,55 @@ class QA:
         q = " ".join(question.split())
         if len(q) > limit:
             q = q[:limit]
-            notes.append(f"The question was {len(question)} characters long; only its first "
-                         f"{limit} were used.")
+            notes.append(
+                f"The question was {len(question)} characters long; only its first "
+                f"{limit} were used."
+            )
         return q, notes
 
-    def search(self, question: str, *, k: int | None = None,
-               history: list[dict[str, str]] | None = None,
-               filters: Filters | None = None) -> SearchResult:
+    def search(
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        history: list[dict[str, str]] | None = None,
+        filters: Filters | None = None,
+    ) -> SearchResult:
         """Retrieve passages with everything :func:`qa.retrieval.search` reports."""
         q, _ = self._check_question(question)
         s = self.settings
-        return search(self.index, self.model, q, k=k or s.k, mode=s.retrieval,
-                      history=_clean_history(history), expand_acronyms=s.expand_acronyms,
-                      max_per_article=s.max_per_article, filters=filters)
+        return search(
+            self.index,
+            self.model,
+            q,
+            k=k or s.k,
+            mode=s.retrieval,
+            history=_clean_history(history),
+            expand_acronyms=s.expand_acronyms,
+            max_per_article=s.max_per_article,
+            filters=filters,
+        )
 
-    def retrieve(self, question: str, k: int | None = None, *,
-                 history: list[dict[str, str]] | None = None,
-                 filters: Filters | None = None) -> list[Passage]:
+    def retrieve(
+        self,
+        question: str,
+        k: int | None = None,
+        *,
+        history: list[dict[str, str]] | None = None,
+        filters: Filters | None = None,
+    ) -> list[Passage]:
         """The ``k`` passages that best answer the question, best first."""
         return self.search(question, k=k, history=history, filters=filters).passages
 
-    def ask(self, question: str, history: list[dict[str, str]] | None = None, *,
-            k: int | None = None, mode: str | None = None,
-            filters: Filters | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        *,
+        k: int | None = None,
+        mode: str | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
         """Answer a question with citations (see :func:`qa.ask`)."""
         answer: Answer | None = None
         for item in self.ask_stream(question, history, k=k, mode=mode, filters=filters):
@@ -197,9 +238,15 @@ class QA:
         assert answer is not None
         return answer
 
-    def ask_stream(self, question: str, history: list[dict[str, str]] | None = None, *,
-                   k: int | None = None, mode: str | None = None,
-                   filters: Filters | None = None) -> Iterator[str | Answer]:
+    def ask_stream(
+        self,
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        *,
+        k: int | None = None,
+        mode: str | None = None,
+        filters: Filters | None = None,
+    ) -> Iterator[str | Answer]:
         """Answer a question, yielding text deltas (LLM mode) and finally the :class:`Answer`."""
         q, notes = self._check_question(question)
         mode = mode or self.settings.answer_mode
@@ -215,8 +262,9 @@ class QA:
                     from qa.llm import LLMAnswerer
 
                     llm = LLMAnswerer(self.settings)
-                    for item in llm.stream(q, result, self.index, history=_clean_history(history),
-                                           model=self.model):
+                    for item in llm.stream(
+                        q, result, self.index, history=_clean_history(history), model=self.model
+                    ):
                         if isinstance(item, Answer):
                             answer = item
                         else:
@@ -229,8 +277,9 @@ class QA:
             if not self.index.chunks:
                 answer = abstain(q, result, reason="The index holds no articles; add some.")
             else:
-                answer = answer_extractive(q, result, self.index,
-                                           threshold=self.settings.abstain_threshold)
+                answer = answer_extractive(
+                    q, result, self.index, threshold=self.settings.abstain_threshold
+                )
         if notes:
             answer = replace(answer, notes=notes + list(answer.notes))
         yield answer
@@ -252,8 +301,9 @@ def _clean_history(history: list[dict[str, str]] | None) -> list[dict[str, str]]
     out: list[dict[str, str]] = []
     for m in history or []:
         if not isinstance(m, dict):
-            raise BadInputError(f"history entries must be {{'role', 'content'}} dicts, got "
-                                f"{type(m).__name__}")
+            raise BadInputError(
+                f"history entries must be {{'role', 'content'}} dicts, got {type(m).__name__}"
+            )
         role = m.get("role")
         content = m.get("content")
         if isinstance(content, list):  # Gradio 5+ may send [{"type": "text", "text": ...}]

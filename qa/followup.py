@@ -19,17 +19,38 @@ _ANAPHORA = re.compile(
     r"the country|the article|the report|the story)\b",
     re.I,
 )
-_ELLIPTIC = re.compile(r"^\s*(and|what about|how about|why|when|where|who|how)\b[^?]{0,25}\??\s*$",
-                       re.I)
-_WH = {"who", "what", "when", "where", "why", "how", "which", "whom", "whose", "is", "are",
-       "was", "were", "did", "does", "do", "the", "a", "an"}
+_ELLIPTIC = re.compile(
+    r"^\s*(and|what about|how about|why|when|where|who|how)\b[^?]{0,25}\??\s*$", re.I
+)
+_WH = {
+    "who",
+    "what",
+    "when",
+    "where",
+    "why",
+    "how",
+    "which",
+    "whom",
+    "whose",
+    "is",
+    "are",
+    "was",
+    "were",
+    "did",
+    "does",
+    "do",
+    "the",
+    "a",
+    "an",
+}
 _CONTENT = re.compile(r"[A-Za-z0-9][\w'’-]*")
 
 
 def needs_context(question: str) -> bool:
     """Whether a question leans on earlier turns: a pronoun or a very short, elliptic form."""
     has_name = any(True for _ in capitalised_phrases(question)) or bool(
-        re.search(r"(?<!^)\b[A-Z][a-z]+", question.strip()[1:] if question else ""))
+        re.search(r"(?<!^)\b[A-Z][a-z]+", question.strip()[1:] if question else "")
+    )
     if _ANAPHORA.search(question):
         return True
     return bool(_ELLIPTIC.match(question)) and not has_name

@@ -215,8 +215,10 @@ class ArticleIndex:
         try:
             manifest = json.loads((gen / "manifest.json").read_text())
         except (OSError, ValueError) as e:
-            raise IndexCorruptError(f"{gen / 'manifest.json'} cannot be read ({e}); "
-                                    f"rebuild the index: delete {path} and ingest again") from e
+            raise IndexCorruptError(
+                f"{gen / 'manifest.json'} cannot be read ({e}); "
+                f"rebuild the index: delete {path} and ingest again"
+            ) from e
         version = manifest.get("format_version")
         if version not in READ_FORMATS:
             raise IndexCorruptError(
@@ -240,10 +242,16 @@ class ArticleIndex:
                 )
         idx = cls(path, manifest)
         try:
-            idx.articles = [Article.from_dict(json.loads(x)) for x in
-                            (gen / "articles.jsonl").read_text().splitlines() if x]
-            idx.chunks = [Chunk.from_dict(json.loads(x)) for x in
-                          (gen / "chunks.jsonl").read_text().splitlines() if x]
+            idx.articles = [
+                Article.from_dict(json.loads(x))
+                for x in (gen / "articles.jsonl").read_text().splitlines()
+                if x
+            ]
+            idx.chunks = [
+                Chunk.from_dict(json.loads(x))
+                for x in (gen / "chunks.jsonl").read_text().splitlines()
+                if x
+            ]
             idx.sentences = np.load(gen / "sentences.npy")
             idx.chunk_sent_flat = np.load(gen / "chunk_sentences.npy")
             idx.chunk_sent_offsets = np.load(gen / "chunk_sentence_offsets.npy")
@@ -260,17 +268,25 @@ class ArticleIndex:
                 idx.entity_strings = json.loads((gen / "entity_strings.json").read_text("utf-8"))
                 idx.sentence_furniture = np.load(gen / "furniture.npy")
                 n = len(idx.sentences)
-                if (idx.entity_offsets.shape != (n + 1,) or len(idx.sentence_furniture) != n
-                        or int(idx.entity_offsets[-1]) != len(idx.entity_table)):
+                if (
+                    idx.entity_offsets.shape != (n + 1,)
+                    or len(idx.sentence_furniture) != n
+                    or int(idx.entity_offsets[-1]) != len(idx.entity_table)
+                ):
                     raise ValueError("entity or furniture rows do not match the sentences")
         except (OSError, ValueError, RuntimeError, KeyError) as e:
-            raise IndexCorruptError(f"{gen} cannot be loaded ({e}); delete {path} and "
-                                    "ingest again") from e
+            raise IndexCorruptError(
+                f"{gen} cannot be loaded ({e}); delete {path} and ingest again"
+            ) from e
         idx._derive()
         if version == 1:
-            log.info("index %s is in format 1: computing named entities and furniture of its "
-                     "%d sentences (saved in format %d with the next write)", path,
-                     len(idx.sentences), FORMAT_VERSION)
+            log.info(
+                "index %s is in format 1: computing named entities and furniture of its "
+                "%d sentences (saved in format %d with the next write)",
+                path,
+                len(idx.sentences),
+                FORMAT_VERSION,
+            )
             table, offsets, flags = idx._annotate(idx.sentences, show_progress=False)
             idx.entity_table, idx.entity_offsets, idx.sentence_furniture = table, offsets, flags
             idx.manifest["format_version"] = FORMAT_VERSION
@@ -281,8 +297,9 @@ class ArticleIndex:
     def _derive(self) -> None:
         self.article_row = {a.id: i for i, a in enumerate(self.articles)}
         self.chunk_row = {c.id: i for i, c in enumerate(self.chunks)}
-        self.chunk_article = np.array([self.article_row[c.article_id] for c in self.chunks],
-                                      dtype=np.int64)
+        self.chunk_article = np.array(
+            [self.article_row[c.article_id] for c in self.chunks], dtype=np.int64
+        )
         counts = np.diff(self.chunk_sent_offsets)
         self.sentence_chunk = np.full(len(self.sentences), -1, dtype=np.int64)
         # the first chunk holding each sentence (overlap puts some in two)
@@ -295,10 +312,11 @@ class ArticleIndex:
         self.chunk_faiss = _make_faiss(self.chunk_vectors, dim, self.manifest)
         self.sentence_faiss = _make_faiss(self.sentence_vectors, dim, self.manifest)
         titles = [self.articles[int(a)].title for a in self.chunk_article]
-        self.bm25_chunks = BM25Index.build(
-            [f"{t}\n{c.text}" for t, c in zip(titles, self.chunks)])
-        sent_texts = [f"{self.articles[int(a)].title}\n{self.articles[int(a)].text[s:e]}"
-                      for a, s, e in self.sentences]
+        self.bm25_chunks = BM25Index.build([f"{t}\n{c.text}" for t, c in zip(titles, self.chunks)])
+        sent_texts = [
+            f"{self.articles[int(a)].title}\n{self.articles[int(a)].text[s:e]}"
+            for a, s, e in self.sentences
+        ]
         self.bm25_sentences = BM25Index.build(sent_texts)
         self.acronyms = AcronymTable.from_texts(a.text for a in self.articles)
 
@@ -347,8 +365,10 @@ class ArticleIndex:
         self._check_sentence(row)
         s, e = int(self.entity_offsets[row]), int(self.entity_offsets[row + 1])
         strings = self.entity_strings
-        return [Entity(a, b, strings[label], strings[head])
-                for a, b, label, head in self.entity_table[s:e].tolist()]
+        return [
+            Entity(a, b, strings[label], strings[head])
+            for a, b, label, head in self.entity_table[s:e].tolist()
+        ]
 
     def is_furniture(self, row: int) -> bool:
         """Whether a sentence row overlaps page furniture (a heading, caption, credit or
@@ -410,8 +430,9 @@ class ArticleIndex:
             if todo:
                 self._rebuild_search()
                 self.save()
-            return IngestReport(added, replaced, unchanged, n_new, len(self.articles),
-                                len(self.chunks), duplicates)
+            return IngestReport(
+                added, replaced, unchanged, n_new, len(self.articles), len(self.chunks), duplicates
+            )
 
     def delete(self, article_ids: Sequence[str]) -> list[str]:
         """Remove articles by id and save atomically; returns the ids that were present."""
@@ -424,8 +445,14 @@ class ArticleIndex:
                 self.save()
             return present
 
-    def _append(self, articles: Sequence[Article], model: EmbeddingModel, *,
-                show_progress: bool, batch_size: int) -> int:
+    def _append(
+        self,
+        articles: Sequence[Article],
+        model: EmbeddingModel,
+        *,
+        show_progress: bool,
+        batch_size: int,
+    ) -> int:
         if not articles:
             return 0
         tok = get_tokenizer(self.manifest["tokenizer"])
@@ -445,20 +472,25 @@ class ArticleIndex:
             for s in sents:
                 sent_rows.append((arow, s.start, s.end))
                 sent_texts.append(s.text)
-            chunks = chunk_sentences(a.id, a.text, sents, max_tokens=self.manifest["chunk_tokens"],
-                                     overlap=self.manifest["chunk_overlap"], tokenizer=tok)
+            chunks = chunk_sentences(
+                a.id,
+                a.text,
+                sents,
+                max_tokens=self.manifest["chunk_tokens"],
+                overlap=self.manifest["chunk_overlap"],
+                tokenizer=tok,
+            )
             for c in chunks:
                 new_chunks.append(c)
                 chunk_texts.append(embed_text(a, c.text))
                 # a sentence cut into pieces maps each piece to the sentence it starts in
-                rows = sorted({row_of.get(s, _containing(sents, s, first)) for s, _ in
-                               c.sentences})
+                rows = sorted({row_of.get(s, _containing(sents, s, first)) for s, _ in c.sentences})
                 flat.extend(rows)
                 offsets.append(len(flat))
-        cv = model.encode_documents(chunk_texts, batch_size=batch_size,
-                                    show_progress=show_progress)
-        sv = model.encode_documents(sent_texts, batch_size=batch_size * 2,
-                                    show_progress=show_progress)
+        cv = model.encode_documents(chunk_texts, batch_size=batch_size, show_progress=show_progress)
+        sv = model.encode_documents(
+            sent_texts, batch_size=batch_size * 2, show_progress=show_progress
+        )
         new_sents = np.array(sent_rows, dtype=np.int64).reshape(-1, 3)
         table, offsets_e, flags = self._annotate(new_sents, show_progress=show_progress)
         self.chunks.extend(new_chunks)
@@ -466,24 +498,27 @@ class ArticleIndex:
         self.sentence_vectors = np.vstack([self.sentence_vectors, sv]).astype(np.float32)
         self.sentences = np.vstack([self.sentences, new_sents])
         self.entity_table = np.vstack([self.entity_table, table])
-        self.entity_offsets = np.concatenate([self.entity_offsets,
-                                              offsets_e[1:] + self.entity_offsets[-1]])
+        self.entity_offsets = np.concatenate(
+            [self.entity_offsets, offsets_e[1:] + self.entity_offsets[-1]]
+        )
         self.sentence_furniture = np.concatenate([self.sentence_furniture, flags])
         self.chunk_sent_flat = np.array(flat, dtype=np.int64)
         self.chunk_sent_offsets = np.array(offsets, dtype=np.int64)
         self._derive()
         return len(new_chunks)
 
-    def _annotate(self, sentences: np.ndarray, *,
-                  show_progress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _annotate(
+        self, sentences: np.ndarray, *, show_progress: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Entities and furniture flags of sentence rows ``(article row, start, end)``.
 
         Returns the entity table rows (labels and heads coded into ``entity_strings``, which
         gains the new strings), their offsets by sentence (from 0) and the furniture flags.
         """
         rows = sentences.tolist()
-        found = span_entities([(self.articles[a].text, s, e) for a, s, e in rows],
-                              show_progress=show_progress)
+        found = span_entities(
+            [(self.articles[a].text, s, e) for a, s, e in rows], show_progress=show_progress
+        )
         code = {x: i for i, x in enumerate(self.entity_strings)}
 
         def intern(x: str) -> int:
@@ -492,8 +527,7 @@ class ArticleIndex:
                 self.entity_strings.append(x)
             return code[x]
 
-        table = [(e.start, e.end, intern(e.label), intern(e.head)) for ents in found
-                 for e in ents]
+        table = [(e.start, e.end, intern(e.label), intern(e.head)) for ents in found for e in ents]
         offsets = np.cumsum([0, *map(len, found)], dtype=np.int64)
         flags = np.zeros(len(rows), dtype=bool)
         spans: dict[int, list[tuple[int, int]]] = {}
@@ -575,17 +609,22 @@ class ArticleIndex:
         np.save(tmp / "entities.npy", self.entity_table)
         np.save(tmp / "entity_offsets.npy", self.entity_offsets)
         (tmp / "entity_strings.json").write_text(
-            json.dumps(self.entity_strings, ensure_ascii=False), encoding="utf-8")
+            json.dumps(self.entity_strings, ensure_ascii=False), encoding="utf-8"
+        )
         np.save(tmp / "furniture.npy", self.sentence_furniture)
         manifest = dict(self.manifest)
         manifest["format_version"] = FORMAT_VERSION
         manifest["generation"] = gen_no
-        manifest["counts"] = {"articles": len(self.articles), "chunks": len(self.chunks),
-                              "sentences": len(self.sentences),
-                              "entities": len(self.entity_table)}
+        manifest["counts"] = {
+            "articles": len(self.articles),
+            "chunks": len(self.chunks),
+            "sentences": len(self.sentences),
+            "entities": len(self.entity_table),
+        }
         manifest["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        manifest["files"] = {str(p.relative_to(tmp)): p.stat().st_size
-                             for p in sorted(tmp.rglob("*")) if p.is_file()}
+        manifest["files"] = {
+            str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()
+        }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
         _fsync_tree(tmp)
         os.replace(tmp, self.path / name)
@@ -631,7 +670,8 @@ class ArticleIndex:
                     if time.monotonic() > deadline:
                         raise IndexLockedError(
                             f"another process is writing the index in {self.path}; waited "
-                            f"{timeout:.0f}s. Try again when it has finished") from None
+                            f"{timeout:.0f}s. Try again when it has finished"
+                        ) from None
                     time.sleep(0.1)
             try:
                 yield

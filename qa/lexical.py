@@ -39,8 +39,10 @@ def terms(text: str) -> list[str]:
 
 # Question words say what is asked, not what the answer's text contains ("where" would
 # match "the region where it was born").
-_QUESTION_WORDS = ("what which who whom whose when where why how did does do is are was were "
-                   "name named kind type sort many much long often far old")
+_QUESTION_WORDS = (
+    "what which who whom whose when where why how did does do is are was were "
+    "name named kind type sort many much long often far old"
+)
 
 
 @lru_cache(maxsize=1)

@@ -101,8 +101,10 @@ class Filters:
         for name in ("date_from", "date_to"):
             value = getattr(self, name)
             if value and not _ISO_DATE.match(value):
-                raise BadInputError(f"filter {name} must be a date written YYYY-MM-DD "
-                                    f"(e.g. 2018-09-11), got {value!r}")
+                raise BadInputError(
+                    f"filter {name} must be a date written YYYY-MM-DD "
+                    f"(e.g. 2018-09-11), got {value!r}"
+                )
 
     def active(self) -> bool:
         """Whether any filter is set."""
@@ -146,8 +148,11 @@ def _allowed_articles(index: ArticleIndex, filters: Filters) -> np.ndarray | Non
             ok[i] = False
         elif filters.date_from or filters.date_to:
             d = a.date[:10]
-            if not d or (filters.date_from and d < filters.date_from) or (
-                    filters.date_to and d > filters.date_to):
+            if (
+                not d
+                or (filters.date_from and d < filters.date_from)
+                or (filters.date_to and d > filters.date_to)
+            ):
                 ok[i] = False
     return ok
 
@@ -211,8 +216,9 @@ def search(
     if mode != "bm25":
         with _faiss_one_thread():
             _, rows = index.chunk_faiss.search(qvec[None, :], n_take)
-            _, srows = index.sentence_faiss.search(qvec[None, :], min(CANDIDATES * 2,
-                                                                       len(index.sentences)))
+            _, srows = index.sentence_faiss.search(
+                qvec[None, :], min(CANDIDATES * 2, len(index.sentences))
+            )
         cands.update(int(r) for r in rows[0] if r >= 0)
         cands.update(int(index.sentence_chunk[r]) for r in srows[0] if r >= 0)
     if mode != "dense":
@@ -231,8 +237,9 @@ def search(
     # the sentences of every candidate, flattened, with the candidate each belongs to
     starts = index.chunk_sent_offsets[rows_arr]
     counts = index.chunk_sent_offsets[rows_arr + 1] - starts
-    flat = index.chunk_sent_flat[np.repeat(starts - np.cumsum(counts) + counts, counts)
-                                 + np.arange(int(counts.sum()))]
+    flat = index.chunk_sent_flat[
+        np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    ]
     bounds = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     sent_dense = index.sentence_vectors[flat] @ qvec
     dense_s = np.maximum.reduceat(sent_dense, bounds).astype(np.float32)
@@ -247,14 +254,29 @@ def search(
         c = index.chunks[row]
         a = index.articles[int(index.chunk_article[row])]
         i = pos[row]
-        passages.append(Passage(
-            text=c.text, score=float(fused[i]), article_id=a.id, title=a.title,
-            source=a.source, start=c.start, end=c.end, chunk_id=c.id, rank=rank,
-            author=a.author, date=a.date, url=a.url,
-            signals={"bm25": float(bm_cc[i]), "bm25_sentence": float(bm_s[i]),
-                     "dense": float(dense_c[i]), "dense_sentence": float(dense_s[i]),
-                     "cover_sentence": float(cover_s[i])},
-        ))
+        passages.append(
+            Passage(
+                text=c.text,
+                score=float(fused[i]),
+                article_id=a.id,
+                title=a.title,
+                source=a.source,
+                start=c.start,
+                end=c.end,
+                chunk_id=c.id,
+                rank=rank,
+                author=a.author,
+                date=a.date,
+                url=a.url,
+                signals={
+                    "bm25": float(bm_cc[i]),
+                    "bm25_sentence": float(bm_s[i]),
+                    "dense": float(dense_c[i]),
+                    "dense_sentence": float(dense_s[i]),
+                    "cover_sentence": float(cover_s[i]),
+                },
+            )
+        )
     # the answerer reads the sentences of the returned passages only
     keep = np.unique(np.concatenate([index.sentences_of_chunk(r) for r in picked]))
     sent_score = dict(zip(keep.tolist(), (index.sentence_vectors[keep] @ qvec).tolist()))
@@ -305,9 +327,14 @@ def _word_cover(index: ArticleIndex, qterms: list[str], rows: np.ndarray) -> np.
     return cover / total if total > 0 else cover
 
 
-def fuse(bm25_chunk: np.ndarray, bm25_sentence: np.ndarray, dense_chunk: np.ndarray,
-         dense_sentence: np.ndarray, mode: Mode = "hybrid",
-         cover_sentence: np.ndarray | None = None) -> np.ndarray:
+def fuse(
+    bm25_chunk: np.ndarray,
+    bm25_sentence: np.ndarray,
+    dense_chunk: np.ndarray,
+    dense_sentence: np.ndarray,
+    mode: Mode = "hybrid",
+    cover_sentence: np.ndarray | None = None,
+) -> np.ndarray:
     """Fuse the signals of each candidate into one score.
 
     Each signal is z-normalised over the candidates; chunk and best-sentence signals count
@@ -331,8 +358,9 @@ def fuse(bm25_chunk: np.ndarray, bm25_sentence: np.ndarray, dense_chunk: np.ndar
     return fused.astype(np.float32)
 
 
-def _diversify(rows: np.ndarray, scores: np.ndarray, index: ArticleIndex, k: int,
-               cap: int) -> list[int]:
+def _diversify(
+    rows: np.ndarray, scores: np.ndarray, index: ArticleIndex, k: int, cap: int
+) -> list[int]:
     """The best ``k`` rows, with a soft cap per article.
 
     Rows are taken best first. Once an article holds ``cap`` of the picked rows, each

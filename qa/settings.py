@@ -98,16 +98,25 @@ class Settings:
         check(self.k >= 1 and self.k <= 100, f"k must be between 1 and 100, got {self.k}")
         check(self.chunk_tokens >= 16, f"chunk_tokens must be >= 16, got {self.chunk_tokens}")
         check(self.chunk_overlap >= 0, f"chunk_overlap must be >= 0, got {self.chunk_overlap}")
-        check(self.max_per_article >= 0, f"max_per_article must be >= 0, got "
-              f"{self.max_per_article}")
-        for name, kind in (("retrieval", RetrievalMode), ("answer_mode", AnswerMode),
-                           ("index_type", IndexType), ("backend", Literal["torch", "onnx"])):
+        check(
+            self.max_per_article >= 0, f"max_per_article must be >= 0, got {self.max_per_article}"
+        )
+        for name, kind in (
+            ("retrieval", RetrievalMode),
+            ("answer_mode", AnswerMode),
+            ("index_type", IndexType),
+            ("backend", Literal["torch", "onnx"]),
+        ):
             value, valid = getattr(self, name), get_args(kind)
             check(value in valid, f"{name} must be one of {', '.join(valid)}; got {value!r}")
-        check(0.0 <= self.abstain_threshold <= 1.0,
-              f"abstain_threshold must be between 0 and 1, got {self.abstain_threshold}")
-        check(self.max_question_chars >= 10,
-              f"max_question_chars must be >= 10, got {self.max_question_chars}")
+        check(
+            0.0 <= self.abstain_threshold <= 1.0,
+            f"abstain_threshold must be between 0 and 1, got {self.abstain_threshold}",
+        )
+        check(
+            self.max_question_chars >= 10,
+            f"max_question_chars must be >= 10, got {self.max_question_chars}",
+        )
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
         object.__setattr__(self, "seeds_dir", Path(self.seeds_dir).expanduser())
         if self.index_dir is not None:
@@ -133,15 +142,22 @@ class Settings:
         """
         values: dict[str, Any] = {}
         env_map = {
-            "QA_DATA_DIR": ("data_dir", Path), "QA_INDEX": ("index_dir", Path),
-            "QA_SEEDS": ("seeds_dir", Path), "QA_MODEL": ("model", str),
-            "QA_BACKEND": ("backend", str), "QA_K": ("k", int),
-            "QA_RETRIEVAL": ("retrieval", str), "QA_EXPAND_ACRONYMS": ("expand_acronyms", bool),
+            "QA_DATA_DIR": ("data_dir", Path),
+            "QA_INDEX": ("index_dir", Path),
+            "QA_SEEDS": ("seeds_dir", Path),
+            "QA_MODEL": ("model", str),
+            "QA_BACKEND": ("backend", str),
+            "QA_K": ("k", int),
+            "QA_RETRIEVAL": ("retrieval", str),
+            "QA_EXPAND_ACRONYMS": ("expand_acronyms", bool),
             "QA_MAX_PER_ARTICLE": ("max_per_article", int),
-            "QA_INDEX_TYPE": ("index_type", str), "QA_ANSWER_MODE": ("answer_mode", str),
+            "QA_INDEX_TYPE": ("index_type", str),
+            "QA_ANSWER_MODE": ("answer_mode", str),
             "QA_ABSTAIN_THRESHOLD": ("abstain_threshold", float),
-            "QA_LLM_BASE_URL": ("llm_base_url", str), "QA_LLM_MODEL": ("llm_model", str),
-            "QA_LLM_API_KEY": ("llm_api_key", str), "QA_LLM_TIMEOUT": ("llm_timeout", float),
+            "QA_LLM_BASE_URL": ("llm_base_url", str),
+            "QA_LLM_MODEL": ("llm_model", str),
+            "QA_LLM_API_KEY": ("llm_api_key", str),
+            "QA_LLM_TIMEOUT": ("llm_timeout", float),
             "QA_MAX_FILE_MB": ("max_file_mb", float),
         }
         for var, (name, kind) in env_map.items():

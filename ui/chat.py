@@ -42,8 +42,10 @@ log = logging.getLogger(__name__)
 
 EXAMPLE_QUESTION = "How long does the SDF expect the fight to last?"
 UPLOAD_TYPES = sorted(SUPPORTED_SUFFIXES)
-EMPTY_INDEX = ("No articles are indexed yet. Add some in the **Library** tab: upload files "
-               "(.txt .md .html .json .jsonl) or paste an article's text.")
+EMPTY_INDEX = (
+    "No articles are indexed yet. Add some in the **Library** tab: upload files "
+    "(.txt .md .html .json .jsonl) or paste an article's text."
+)
 THINKING = "…"
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
@@ -97,11 +99,13 @@ def engine_history(history: list[Any] | None) -> list[dict[str, str]]:
             continue
         content = m.get("content")
         if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
-            content = " ".join(str(c.get("text", "")) if isinstance(c, dict) else str(c)
-                               for c in content)
+            content = " ".join(
+                str(c.get("text", "")) if isinstance(c, dict) else str(c) for c in content
+            )
         text = str(content or "")
-        if m["role"] == "assistant" and (text.startswith("⚠️") or text == THINKING
-                                         or text == EMPTY_INDEX):
+        if m["role"] == "assistant" and (
+            text.startswith("⚠️") or text == THINKING or text == EMPTY_INDEX
+        ):
             continue
         text = plain_text(text)
         out.append({"role": str(m["role"]), "content": text})
@@ -117,8 +121,14 @@ class ChatApp:
     # ---- chat -------------------------------------------------------------------------
 
     def respond(
-        self, message: str, history: list[Any] | None, k: float = 5, mode: str = "extractive",
-        outlets: list[str] | None = None, date_from: str = "", date_to: str = "",
+        self,
+        message: str,
+        history: list[Any] | None,
+        k: float = 5,
+        mode: str = "extractive",
+        outlets: list[str] | None = None,
+        date_from: str = "",
+        date_to: str = "",
         article: str | None = None,
     ) -> Iterator[ChatView]:
         """Answer ``message`` in the chat, streaming LLM text as it comes.
@@ -141,35 +151,53 @@ class ChatApp:
         message = message or ""
         empty_sources, label = sources_html(None), passages_label(None)
         if not message.strip():
-            yield ChatView(history, empty_sources, "", label,
-                           "⚠️ Type a question about the articles first.", message)
+            yield ChatView(
+                history,
+                empty_sources,
+                "",
+                label,
+                "⚠️ Type a question about the articles first.",
+                message,
+            )
             return
         date_from, date_to = (date_from or "").strip(), (date_to or "").strip()
         for name, value in (("From date", date_from), ("To date", date_to)):
             if value and not _DATE.match(value):
-                yield ChatView(history, empty_sources, "", label,
-                               f"⚠️ {name} must be written YYYY-MM-DD (e.g. 2018-09-11), "
-                               f"got {escape_markdown(value)!s}.", message)
+                yield ChatView(
+                    history,
+                    empty_sources,
+                    "",
+                    label,
+                    f"⚠️ {name} must be written YYYY-MM-DD (e.g. 2018-09-11), "
+                    f"got {escape_markdown(value)!s}.",
+                    message,
+                )
                 return
         previous = engine_history(history)
         asked = history + [{"role": "user", "content": escape_markdown(message)}]
 
         def step(reply: str) -> ChatView:
             # a fresh list per step: each view stays as it was yielded
-            return ChatView([*asked, {"role": "assistant", "content": reply}], empty_sources,
-                            "", label, "", "")
+            return ChatView(
+                [*asked, {"role": "assistant", "content": reply}], empty_sources, "", label, "", ""
+            )
 
         yield step(THINKING)
         try:
             if not self.engine.index.chunks:
                 yield step(EMPTY_INDEX)
                 return
-            filters = Filters(sources=tuple(outlets or ()), date_from=date_from,
-                              date_to=date_to, article_ids=(article,) if article else ())
+            filters = Filters(
+                sources=tuple(outlets or ()),
+                date_from=date_from,
+                date_to=date_to,
+                article_ids=(article,) if article else (),
+            )
             streamed = ""
             answer: Answer | None = None
-            for item in self.engine.ask_stream(message, previous, k=int(k), mode=mode,
-                                               filters=filters):
+            for item in self.engine.ask_stream(
+                message, previous, k=int(k), mode=mode, filters=filters
+            ):
                 if isinstance(item, Answer):
                     answer = item
                 else:
@@ -182,13 +210,19 @@ class ChatApp:
             return
         except Exception as e:  # a bug: keep the traceback in the log, tell the reader
             log.exception("answering %r failed", message)
-            yield step(f"⚠️ Something went wrong while answering "
-                       f"({escape_markdown(type(e).__name__)}); the server log has the details.")
+            yield step(
+                f"⚠️ Something went wrong while answering "
+                f"({escape_markdown(type(e).__name__)}); the server log has the details."
+            )
             return
-        yield ChatView([*asked, {"role": "assistant", "content": answer_markdown(answer)}],
-                       sources_html(answer, self.citation_context(answer)),
-                       passages_html(answer.passages, answer.citations),
-                       passages_label(answer), query_markdown(answer), "")
+        yield ChatView(
+            [*asked, {"role": "assistant", "content": answer_markdown(answer)}],
+            sources_html(answer, self.citation_context(answer)),
+            passages_html(answer.passages, answer.citations),
+            passages_label(answer),
+            query_markdown(answer),
+            "",
+        )
 
     def citation_context(self, answer: Answer) -> dict[str, Context]:
         """The text around each cited sentence, for "show the surrounding paragraph"."""
@@ -225,8 +259,10 @@ class ChatApp:
         counts: dict[str, int] = {}
         for c in idx.chunks:
             counts[c.article_id] = counts.get(c.article_id, 0) + 1
-        return [[a.title or _untitled(a), a.source, a.author, a.date, counts.get(a.id, 0), a.id]
-                for a in idx.articles]
+        return [
+            [a.title or _untitled(a), a.source, a.author, a.date, counts.get(a.id, 0), a.id]
+            for a in idx.articles
+        ]
 
     def library_view(self, status: str = "") -> LibraryView:
         """The Library tab's content (and the chat's empty-index notice) as it is now."""
@@ -239,9 +275,13 @@ class ChatApp:
         summary = f"**{_plural(n_articles, 'article')}**, {_plural(n_chunks, 'chunk')} indexed."
         outlets = sorted({a.source for a in idx.articles if a.source})
         choices = [(_article_label(a), a.id) for a in idx.articles]
-        return LibraryView(f"{status}\n\n{summary}" if status else summary,
-                           self.library_rows(), outlets, choices,
-                           "" if n_chunks else EMPTY_INDEX)
+        return LibraryView(
+            f"{status}\n\n{summary}" if status else summary,
+            self.library_rows(),
+            outlets,
+            choices,
+            "" if n_chunks else EMPTY_INDEX,
+        )
 
     def upload(self, files: list[Any] | None, progress: Progress | None = None) -> LibraryView:
         """Read and index uploaded files; a file that fails is reported, the rest indexed.
@@ -274,14 +314,21 @@ class ChatApp:
                 r = self.engine.add_articles(articles, show_progress=progress is not None)
             except QAError as e:
                 return self.library_view(f"⚠️ {escape_markdown(str(e))}")
-            done = [f"{n} {what}" for n, what in ((len(r.added), "new"),
-                                                   (len(r.replaced), "updated"),
-                                                   (len(r.unchanged), "unchanged"),
-                                                   (len(r.duplicates), "duplicate"))
-                    if n > 0]
-            lines.append(f"Indexed {_plural(len(articles), 'article')} from "
-                         f"{_plural(len(paths), 'file')}: {', '.join(done)} "
-                         f"({_plural(r.chunks, 'chunk')} embedded).")
+            done = [
+                f"{n} {what}"
+                for n, what in (
+                    (len(r.added), "new"),
+                    (len(r.replaced), "updated"),
+                    (len(r.unchanged), "unchanged"),
+                    (len(r.duplicates), "duplicate"),
+                )
+                if n > 0
+            ]
+            lines.append(
+                f"Indexed {_plural(len(articles), 'article')} from "
+                f"{_plural(len(paths), 'file')}: {', '.join(done)} "
+                f"({_plural(r.chunks, 'chunk')} embedded)."
+            )
         else:
             lines.append("Nothing was indexed.")
         lines += [f"- ⚠️ {escape_markdown(e)}" for e in errors]
@@ -296,19 +343,24 @@ class ChatApp:
             if text.lstrip().startswith("<"):
                 article = parse_html(text, "pasted.html")
                 if title or source or url:
-                    article = make_article(article.text, title=title or article.title,
-                                           source=source or article.source,
-                                           author=article.author, date=article.date,
-                                           url=url or article.url, path="pasted.html")
+                    article = make_article(
+                        article.text,
+                        title=title or article.title,
+                        source=source or article.source,
+                        author=article.author,
+                        date=article.date,
+                        url=url or article.url,
+                        path="pasted.html",
+                    )
             else:
-                article = make_article(text, title=title, source=source, url=url,
-                                       path="pasted text")
+                article = make_article(
+                    text, title=title, source=source, url=url, path="pasted text"
+                )
             r = self.engine.add_articles([article])
         except QAError as e:
             return self.library_view(f"⚠️ {escape_markdown(str(e))}")
         state = "was already indexed" if r.unchanged else f"indexed ({r.chunks} chunks)"
-        return self.library_view(
-            f"“{escape_markdown(article.title or 'Pasted article')}” {state}.")
+        return self.library_view(f"“{escape_markdown(article.title or 'Pasted article')}” {state}.")
 
     def delete(self, article_id: str | None) -> LibraryView:
         """Remove an article by id."""
@@ -320,8 +372,11 @@ class ChatApp:
         except QAError:
             title = article_id
         gone = self.engine.delete([article_id])
-        msg = (f"Deleted “{escape_markdown(title)}”." if gone
-               else f"No article with id {escape_markdown(article_id)}.")
+        msg = (
+            f"Deleted “{escape_markdown(title)}”."
+            if gone
+            else f"No article with id {escape_markdown(article_id)}."
+        )
         return self.library_view(msg)
 
 

@@ -62,8 +62,9 @@ def markdown_with_markers(text: str) -> str:
     """Escape text as Markdown, keeping ``[n]`` citation markers as superscripts."""
     # split() with one group alternates text (even positions) and marker numbers (odd)
     parts = _MARKER_MD.split(text)
-    return "".join(f"<sup>[{part}]</sup>" if i % 2 else escape_markdown(part)
-                   for i, part in enumerate(parts))
+    return "".join(
+        f"<sup>[{part}]</sup>" if i % 2 else escape_markdown(part) for i, part in enumerate(parts)
+    )
 
 
 _UNESCAPE_MD = re.compile(r"\\(.)")
@@ -90,8 +91,13 @@ def _quote_html(c: Citation) -> str:
     if c.highlight_start >= 0 and c.highlight_end > c.highlight_start:
         a = c.highlight_start - c.start
         b = c.highlight_end - c.start
-        return (html.escape(c.quote[:a]) + "<mark>" + html.escape(c.quote[a:b]) + "</mark>"
-                + html.escape(c.quote[b:]))
+        return (
+            html.escape(c.quote[:a])
+            + "<mark>"
+            + html.escape(c.quote[a:b])
+            + "</mark>"
+            + html.escape(c.quote[b:])
+        )
     return html.escape(c.quote)
 
 
@@ -128,8 +134,8 @@ def paragraph_context(text: str, start: int, end: int, limit: int = 1200) -> Con
         p_start = prev + 2 if prev >= 0 and p_start > 0 else 0
         nxt = text.find("\n\n", p_end + 2) if p_end < len(text) else -1
         p_end = nxt if nxt >= 0 else len(text)
-    before = text[max(p_start, start - limit):start]
-    after = text[end:min(p_end, end + limit)]
+    before = text[max(p_start, start - limit) : start]
+    after = text[end : min(p_end, end + limit)]
     if p_start < start - limit:
         before = "…" + before
     if p_end > end + limit:
@@ -145,10 +151,12 @@ def _context_html(c: Citation, ctx: Context | None) -> str:
         # blank lines between paragraphs become breaks; single newlines stay spaces
         return re.sub(r"\s*\n\s*\n\s*", "<br><br>", html.escape(s))
 
-    return ("<details class='qa-context'><summary>Show the surrounding paragraph</summary>"
-            f"<p class='qa-para'>{paras(ctx.before.lstrip())}"
-            f"<span class='qa-ctx-quote'>{_quote_html(c)}</span>"
-            f"{paras(ctx.after.rstrip())}</p></details>")
+    return (
+        "<details class='qa-context'><summary>Show the surrounding paragraph</summary>"
+        f"<p class='qa-para'>{paras(ctx.before.lstrip())}"
+        f"<span class='qa-ctx-quote'>{_quote_html(c)}</span>"
+        f"{paras(ctx.after.rstrip())}</p></details>"
+    )
 
 
 def sources_html(answer: Answer | None, context: Mapping[str, Context] | None = None) -> str:
@@ -162,22 +170,32 @@ def sources_html(answer: Answer | None, context: Mapping[str, Context] | None = 
         HTML in which every string from an article is escaped.
     """
     if answer is None:
-        return ("<div class='qa-sources qa-empty'>The articles behind each answer appear "
-                "here, with the exact sentence quoted.</div>")
+        return (
+            "<div class='qa-sources qa-empty'>The articles behind each answer appear "
+            "here, with the exact sentence quoted.</div>"
+        )
     # data-question tells scripts (and the browser tests) which question the panel is for
     asked = html.escape(answer.question, quote=True)
     if not answer.citations:
-        why = (" The articles don't hold the answer; the closest passages are under "
-               "<i>Retrieved passages</i>." if answer.abstained else "")
-        return (f"<div class='qa-sources qa-empty' data-question='{asked}'>No sources cited."
-                f"{why}</div>")
+        why = (
+            " The articles don't hold the answer; the closest passages are under "
+            "<i>Retrieved passages</i>."
+            if answer.abstained
+            else ""
+        )
+        return (
+            f"<div class='qa-sources qa-empty' data-question='{asked}'>No sources cited.{why}</div>"
+        )
     items = []
     for c in answer.citations:
-        meta = "".join(f"<span>{html.escape(x)}</span>" for x in (c.source, c.author, c.date)
-                       if x)
+        meta = "".join(f"<span>{html.escape(x)}</span>" for x in (c.source, c.author, c.date) if x)
         url = safe_url(c.url)
-        link = (f"<a href='{html.escape(url, quote=True)}' target='_blank' "
-                f"rel='noopener noreferrer nofollow'>open article ↗</a>" if url else "")
+        link = (
+            f"<a href='{html.escape(url, quote=True)}' target='_blank' "
+            f"rel='noopener noreferrer nofollow'>open article ↗</a>"
+            if url
+            else ""
+        )
         if c.quote:
             quote = _quote_html(c)
         else:
@@ -188,13 +206,15 @@ def sources_html(answer: Answer | None, context: Mapping[str, Context] | None = 
             f"<div class='qa-source-head'><span class='qa-n'>[{c.n}]</span> "
             f"<span class='qa-title'>{html.escape(c.title or c.article_id)}</span></div>"
             f"<div class='qa-meta'>{meta}{link}</div>"
-            f"<blockquote class='qa-quote'>{quote}</blockquote>{more}</div>")
+            f"<blockquote class='qa-quote'>{quote}</blockquote>{more}</div>"
+        )
     return f"<div class='qa-sources' data-question='{asked}'>" + "".join(items) + "</div>"
 
 
 def _is_cited(p: Passage, citations: Sequence[Citation]) -> bool:
-    return any(c.article_id == p.article_id and c.start < p.end and c.end > p.start
-               for c in citations)
+    return any(
+        c.article_id == p.article_id and c.start < p.end and c.end > p.start for c in citations
+    )
 
 
 def passages_html(passages: Sequence[Passage], citations: Sequence[Citation] = ()) -> str:
@@ -203,13 +223,17 @@ def passages_html(passages: Sequence[Passage], citations: Sequence[Citation] = (
         return "<div class='qa-passages qa-empty'>No passages retrieved.</div>"
     rows = []
     for p in passages:
-        tag = (" <span class='qa-cited'>cited</span>" if _is_cited(p, citations)
-               else " <span class='qa-uncited'>not cited</span>")
+        tag = (
+            " <span class='qa-cited'>cited</span>"
+            if _is_cited(p, citations)
+            else " <span class='qa-uncited'>not cited</span>"
+        )
         rows.append(
             f"<div class='qa-passage'><div class='qa-passage-head'><b>#{p.rank}</b> "
             f"{html.escape(p.title or p.article_id)}"
             f" <small>({html.escape(p.source or 'no outlet')}; score {p.score:.2f})</small>"
-            f"{tag}</div><p>{html.escape(p.text)}</p></div>")
+            f"{tag}</div><p>{html.escape(p.text)}</p></div>"
+        )
     return "<div class='qa-passages'>" + "".join(rows) + "</div>"
 
 
@@ -225,7 +249,8 @@ def query_markdown(answer: Answer) -> str:
     """The query actually searched, and the acronym bridges it used."""
     line = f"**Searched:** {escape_markdown(answer.query or answer.question)}"
     if answer.expansions:
-        bridges = ", ".join(f"{escape_markdown(e.found)} → {escape_markdown(e.added)}"
-                            for e in answer.expansions)
+        bridges = ", ".join(
+            f"{escape_markdown(e.found)} → {escape_markdown(e.added)}" for e in answer.expansions
+        )
         line += f"  \n**Bridges:** {bridges}"
     return line
