@@ -232,7 +232,14 @@ def _clip(s: str, n: int = 150) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the measurement and print the report; returns the exit code."""
+    """Run the measurement and print the report.
+
+    Args:
+        argv: Command-line arguments (``sys.argv[1:]`` when None).
+
+    Returns:
+        The exit code: 0, or 1 when the data folder is missing.
+    """
     p = argparse.ArgumentParser(prog="python -m eval.furniture", description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, default=DEFAULT_DATA,
                    help=f"the shared data folder (default {DEFAULT_DATA})")
