@@ -115,10 +115,10 @@ CREDIT_LINE = re.compile(
 # A credit fragment: "Name/Agency", "Name/AFP/Getty Images", "Getty Images", "The Tampa
 # Tribune" (an outlet's name, title-cased, no sentence punctuation).
 CAP = r"[A-Z][\w'’.&-]*"
-CREDIT_TAIL = re.compile(
-    r"(?:" + CAP + r"|via|for|of|and|the|de|van|von|da)"
-    r"(?:\s*/\s*|\s+)(?:(?:" + CAP + r"|via|for|of|and|the|de|van|von|da)(?:\s*/\s*|\s+)?){0,8}"
-)
+_CREDIT_WORD = r"(?:" + CAP + r"|via|for|of|and|the|de|van|von|da)"
+# words joined by spaces or slashes, never run together (so a long word in capitals cannot be
+# split in many ways, which would make a failing match slow)
+CREDIT_TAIL = re.compile(_CREDIT_WORD + r"(?:(?:\s*/\s*|\s+)" + _CREDIT_WORD + r"){0,9}/?")
 PAREN_CREDIT = re.compile(
     r"\((?=[^()\n]{2,160}\))(?:[^()\n]{0,80}?(?:\b" + CREDIT_LABELS + r"\s*(?:credit|by\b|:)|"
     r"\bcredit\s*:|\bcourtesy\b|\bfile\s+photo\b|/\s*(?:" + AGENCY + r")\b|"

@@ -419,3 +419,15 @@ def test_spans_are_sorted_disjoint_and_trimmed() -> None:
 def test_classify_returns_typed_values() -> None:
     found = classify_furniture(article("Rain fell all day, officials said.", "Credit: AP"))
     assert found == [Furniture(36, 46, "credit")]
+
+
+def test_lines_in_capitals_stay_fast() -> None:
+    # a credit pattern that could split a word in capitals many ways made each such line
+    # take a tenth of a second; 300 of them must not take minutes
+    import time
+
+    line = "This is a caption. " + " ".join(["ABCDEFGHIJ"] * 30) + " x"
+    text = article("The council met on Monday to agree its budget for next year.", *[line] * 300)
+    t0 = time.perf_counter()
+    furniture_spans(text)
+    assert time.perf_counter() - t0 < 5
