@@ -47,7 +47,13 @@ class SentenceTransformerModel(EmbeddingModel):
         torch.set_num_threads(1)
         self.model_id = model_id
         self.dimension = int(self._model.get_embedding_dimension() or 0)
-        self.max_tokens = int(self._model.max_seq_length)
+        window = self._model.max_seq_length  # None when neither tokenizer nor config says
+        if window is None:
+            raise ValueError(
+                f"embedding model {path!r} declares no input window (max_seq_length); set "
+                "max_seq_length in its sentence_bert_config.json"
+            )
+        self.max_tokens = int(window)
 
     def encode(
         self, texts: Sequence[str], *, batch_size: int = 32, show_progress: bool = False

@@ -52,15 +52,20 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from eval.datasets import DEFAULT_DATA_DIR, load_bbc, load_squad, sample_questions
 from eval.metrics import hits_at_k, percentiles, span_covers
 
+if TYPE_CHECKING:
+    from embeddings import EmbeddingModel
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 SECTIONS = ("ingest", "latency", "ann", "coldstart", "compare", "squad")
 ROOT = Path(__file__).resolve().parent.parent
 COLD_QUESTION = "How long does the SDF expect the fight to last?"
@@ -164,7 +169,7 @@ def count_tokens(texts: Sequence[str], max_tokens: int = 256) -> int:
     return sum(len(e.ids) for e in tok.encode_batch(list(texts)))
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
     t = time.perf_counter()
     r = fn()
     return time.perf_counter() - t, r
@@ -177,6 +182,11 @@ def latencies_ms(fn: Callable[[str], Any], questions: Sequence[str]) -> dict[str
         fn(q)
         ts.append((time.perf_counter() - t) * 1000)
     return {k: round(v, 2) for k, v in percentiles(ts, (50, 95)).items()}
+
+
+def _encode_one(model: EmbeddingModel, question: str) -> np.ndarray:
+    """Encode one query (what a search does), for :func:`latencies_ms`."""
+    return model.encode_queries([question])
 
 
 def settings_for(data_dir: Path, backend: str, index_dir: Path | None = None) -> Any:
@@ -415,16 +425,16 @@ def bench_latency(
     rows = []
     for n in sizes:
         path = tmp / f"grown-{n}"
-        t_build, idx = timed(lambda n=n, path=path: grow_index(base, n, path))
+        t_build, idx = timed(partial(grow_index, base, n, path))
         t_save, _ = timed(idx.save)
         kinds = f"{type(idx.chunk_faiss).__name__}/{type(idx.sentence_faiss).__name__}"
         counts = (len(idx.articles), len(idx.chunks), len(idx.sentences))
         del idx
         eng = QA(settings_for(tmp, backend, index_dir=path))
-        t_load, _ = timed(lambda eng=eng: eng.index)
+        t_load, _ = timed(partial(getattr, eng, "index"))
         for q in ("warm up", "what happened", *questions[:3]):
             eng.ask(q)
-        r = {
+        r: dict[str, Any] = {
             "chunks": counts[1],
             "articles": counts[0],
             "sentences": counts[2],
@@ -526,7 +536,7 @@ def bench_ann(out: dict[str, Any], n: int, centers: np.ndarray, queries: np.ndar
     exact = faiss.IndexFlatIP(dim)
     exact.add(xb)
     _, gt = exact.search(queries, 10)
-    t_exact = [timed(lambda q=q: exact.search(q[None, :], 10))[0] * 1000 for q in queries[:50]]
+    t_exact = [timed(partial(exact.search, q[None, :], 10))[0] * 1000 for q in queries[:50]]
     exact.reset()  # frees its copy of the vectors
     rows = [
         [
@@ -563,7 +573,7 @@ def bench_ann(out: dict[str, Any], n: int, centers: np.ndarray, queries: np.ndar
                 faiss.ParameterSpace().set_index_parameter(index, knob, v)
                 _, got = index.search(queries, 10)
                 recall = float(np.mean([len(set(g) & set(t)) / 10 for g, t in zip(got, gt)]))
-                ts = [timed(lambda q=q: index.search(q[None, :], 10))[0] * 1000 for q in queries]
+                ts = [timed(partial(index.search, q[None, :], 10))[0] * 1000 for q in queries]
                 p50 = round(float(np.median(ts)), 3)
                 entry[f"{knob}={v}"] = {"recall_at_10": round(recall, 4), "p50_ms": p50}
                 rows.append(
@@ -588,7 +598,14 @@ def bench_ann(out: dict[str, Any], n: int, centers: np.ndarray, queries: np.ndar
 def _hnsw_sq8(dim: int) -> Any:
     import faiss
 
-    index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, 32, faiss.METRIC_INNER_PRODUCT)
+    # faiss-cpu's stub types argument 2 as a ScalarQuantizer, but the constructor takes the
+    # quantizer type (ScalarQuantizer::QuantizerType, an int) and rejects a ScalarQuantizer
+    index = faiss.IndexHNSWSQ(
+        dim,
+        faiss.ScalarQuantizer.QT_8bit,  # type: ignore[arg-type]
+        32,
+        faiss.METRIC_INNER_PRODUCT,
+    )
     index.hnsw.efConstruction = 40
     return index
 
@@ -726,11 +743,13 @@ def onnx_available() -> bool:
 
 def bench_compare(out: dict[str, Any], texts: list[str], questions: list[str], rounds: int) -> None:
     from embeddings import load_model
+    from embeddings.onnx_backend import OnnxModel
     from qa.settings import Settings
 
     cache = str(Settings.from_env().data_dir / "models")
     t_torch, torch_m = timed(lambda: load_model("all-MiniLM-L6-v2", "torch"))
     t_onnx, onnx_m = timed(lambda: load_model("all-MiniLM-L6-v2", "onnx", cache_dir=cache))
+    assert isinstance(onnx_m, OnnxModel)  # for its quantization and file, reported below
     models = {"torch fp32": torch_m, f"onnx int8 ({onnx_m.quantization})": onnx_m}
     tokens = count_tokens(texts)
     for m in models.values():
@@ -738,7 +757,7 @@ def bench_compare(out: dict[str, Any], texts: list[str], questions: list[str], r
     best: dict[str, list[float]] = {k: [] for k in models}
     for _ in range(rounds):  # interleaved, so load changes hit both alike
         for name, m in models.items():
-            best[name].append(timed(lambda m=m: m.encode(texts, batch_size=32))[0])
+            best[name].append(timed(partial(m.encode, texts, batch_size=32))[0])
     vt, vo = torch_m.encode(texts), onnx_m.encode(texts)
     qt, qo = (
         torch_m.encode_queries(questions[:50]),
@@ -747,7 +766,7 @@ def bench_compare(out: dict[str, Any], texts: list[str], questions: list[str], r
     cos_d, cos_q = (vt * vo).sum(1), (qt * qo).sum(1)
     rows = []
     for name, m in models.items():
-        lat = latencies_ms(lambda q, m=m: m.encode_queries([q]), questions)
+        lat = latencies_ms(partial(_encode_one, m), questions)
         ts = sorted(best[name])
         out[name] = {
             "tokens_per_s_best": round(tokens / ts[0]),
@@ -807,7 +826,7 @@ def bench_squad(
         if doc_b not in built:
             eng = QA(settings_for(tmp / f"squad-data-{doc_b}", doc_b, index_dir=index_dir))
             _ = eng.model
-            built[doc_b], _ = timed(lambda eng=eng: eng.add_articles(articles))
+            built[doc_b], _ = timed(partial(eng.add_articles, articles))
         eng = QA(settings_for(tmp / f"squad-data-{doc_b}", query_b, index_dir=index_dir))
         ranks: list[int | None] = []
         for q in questions:

@@ -327,7 +327,7 @@ def calibrate(args: argparse.Namespace) -> dict[str, Any]:
         corpus = Corpus(corpus.articles + load_corpus(seed_set).articles)
     base = Settings.from_env()
     t0 = time.perf_counter()
-    from tqdm import tqdm  # type: ignore[import-untyped]
+    from tqdm import tqdm
 
     with eval_settings(base.replace(abstain_threshold=0.0)) as settings:
         engine = build_engine(settings, corpus, show_progress=show)

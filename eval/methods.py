@@ -53,7 +53,7 @@ def evaluate_method(
     show_progress: bool = False,
 ) -> dict[str, Any]:
     """Retrieve the top 10 for every scored question with one method; return its figures."""
-    from tqdm import tqdm  # type: ignore[import-untyped]
+    from tqdm import tqdm
 
     from qa.engine import QA
 

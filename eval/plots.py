@@ -8,9 +8,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot() -> ModuleType:
+    """``matplotlib.pyplot`` on the Agg backend, imported on first use."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -19,7 +26,7 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
-def _save(fig, path: Path) -> Path:  # type: ignore[no-untyped-def]
+def _save(fig: Figure, path: Path) -> Path:
     plt = _pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,9 +58,9 @@ def hits_curve_plot(
 
 
 def _hist(
-    ax,
+    ax: Axes,
     groups: Mapping[str, Sequence[float]],
-    bins: Sequence[float],  # type: ignore[no-untyped-def]
+    bins: Sequence[float],
     threshold: float | None,
     xlabel: str,
     title: str,

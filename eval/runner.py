@@ -342,7 +342,7 @@ def run_questions(
     per_article: bool = False,
 ) -> list[QuestionRecord]:
     """Run :func:`run_question` over every question, with a tqdm bar when asked."""
-    from tqdm import tqdm  # type: ignore[import-untyped]
+    from tqdm import tqdm
 
     return [
         run_question(engine, judge, q, per_article=per_article)

@@ -12,11 +12,16 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported lazily at run time: `qa --help` stays fast
+    from qa.retrieval import Filters
+    from qa.settings import Settings
 
 EXAMPLE_QUESTION = "How long does the SDF expect the fight to last?"
 
 
-def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _settings(args: argparse.Namespace) -> Settings:
     from qa.settings import Settings
 
     return Settings.from_env(
@@ -238,7 +243,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if ingested == 0 else 0
 
 
-def _filters(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _filters(args: argparse.Namespace) -> Filters:
     from qa.retrieval import Filters
 
     return Filters(

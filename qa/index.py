@@ -410,7 +410,10 @@ class ArticleIndex:
             )
         with self.write_lock():
             self._reload_if_changed()
-            added, replaced, unchanged, todo = [], [], [], []
+            added: list[str] = []
+            replaced: list[str] = []
+            unchanged: list[str] = []
+            todo: list[Article] = []
             seen: set[str] = set()
             duplicates: list[str] = []
             for a in articles:
@@ -545,7 +548,8 @@ class ArticleIndex:
         keep_c = [i for i, c in enumerate(self.chunks) if c.article_id not in ids]
         keep_s = [i for i, (a, _, _) in enumerate(self.sentences) if int(a) in remap_a]
         remap_s = {old: new for new, old in enumerate(keep_s)}
-        flat, offsets = [], [0]
+        flat: list[int] = []
+        offsets = [0]
         for row in keep_c:
             flat.extend(remap_s[int(s)] for s in self.sentences_of_chunk(row))
             offsets.append(len(flat))
@@ -701,10 +705,12 @@ def _make_faiss(vectors: np.ndarray, dim: int, manifest: dict[str, Any]) -> Any:
     if kind == "auto":
         threshold = int(manifest.get("hnsw_threshold", HNSW_THRESHOLD))
         kind = "hnsw" if len(vectors) > threshold else "flat"
+    index: faiss.Index
     if kind == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 128
+        hnsw = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = 80
+        hnsw.hnsw.efSearch = 128
+        index = hnsw
     else:
         index = faiss.IndexFlatIP(dim)
     if len(vectors):

@@ -7,15 +7,19 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import bm25s
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _CAMEL = re.compile(r"(?<=[a-z]{2})(?=[A-Z][a-z])")
 
 
 @lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
+def _stemmer() -> Any:  # a Stemmer.Stemmer (PyStemmer has no type hints)
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -64,7 +68,7 @@ class BM25Index:
     (bm25s has no incremental add), which takes about a second per 10,000 chunks.
     """
 
-    def __init__(self, model=None, size: int = 0) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, model: bm25s.BM25 | None = None, size: int = 0) -> None:
         self._model = model
         self.size = size
         self._df: np.ndarray | None = None

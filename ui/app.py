@@ -322,7 +322,7 @@ def build_app(engine: QA | None = None) -> Any:
         api_btn.click(app.api_ask, [api_q, api_h], api_out, api_name="ask", concurrency_id="chat")
     # Answers are CPU-bound and short: a few at a time; writers have their own limit of 1.
     demo.queue(default_concurrency_limit=4, max_size=64)
-    demo.qa_app = app  # type: ignore[attr-defined]
+    demo.qa_app = app
     return demo
 
 
