@@ -145,9 +145,7 @@ def evidence_checks(data: Path) -> Iterator[tuple[str, str, str, str]]:
             yield name, q["id"], evidence, kinds[0] if kinds else ""
 
 
-def stratified_sample(
-    results: Sequence[LineResult], n: int, seed: int
-) -> list[LineResult]:
+def stratified_sample(results: Sequence[LineResult], n: int, seed: int) -> list[LineResult]:
     """``n`` flagged and ``n`` unflagged lines, drawn with a fixed seed, in a mixed order."""
     rng = random.Random(seed)
     flagged = [r for r in results if r.kind]
@@ -188,12 +186,17 @@ def label_estimates(
     p_lo, p_hi = wilson(sum(flagged), len(flagged))
     m_lo, m_hi = wilson(sum(clean), len(clean))
     return {
-        "precision_low": p_lo, "precision_high": p_hi,
+        "precision_low": p_lo,
+        "precision_high": p_hi,
         "recall_low": p_lo * n_flag / (p_lo * n_flag + m_hi * n_clean),
         "recall_high": p_hi * n_flag / (p_hi * n_flag + m_lo * n_clean),
-        "precision": precision, "missed_share": missed, "recall": recall,
-        "labelled_flagged": len(flagged), "labelled_unflagged": len(clean),
-        "furniture_in_flagged": sum(flagged), "furniture_in_unflagged": sum(clean),
+        "precision": precision,
+        "missed_share": missed,
+        "recall": recall,
+        "labelled_flagged": len(flagged),
+        "labelled_unflagged": len(clean),
+        "furniture_in_flagged": sum(flagged),
+        "furniture_in_unflagged": sum(clean),
     }
 
 
@@ -241,15 +244,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code: 0, or 1 when the data folder is missing.
     """
     p = argparse.ArgumentParser(prog="python -m eval.furniture", description=__doc__.split("\n")[0])
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                   help=f"the shared data folder (default {DEFAULT_DATA})")
-    p.add_argument("--sample", type=int, default=40,
-                   help="how many flagged RealTime QA lines to print (default 40)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help=f"the shared data folder (default {DEFAULT_DATA})",
+    )
+    p.add_argument(
+        "--sample",
+        type=int,
+        default=40,
+        help="how many flagged RealTime QA lines to print (default 40)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the samples (default 0)")
-    p.add_argument("--labels", type=Path, default=LABELS,
-                   help=f"hand labels, JSONL of url, line, furniture (default {LABELS})")
-    p.add_argument("--label-sample", type=int, default=0, metavar="N",
-                   help="print N flagged and N unflagged RealTime QA lines to label, and stop")
+    p.add_argument(
+        "--labels",
+        type=Path,
+        default=LABELS,
+        help=f"hand labels, JSONL of url, line, furniture (default {LABELS})",
+    )
+    p.add_argument(
+        "--label-sample",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print N flagged and N unflagged RealTime QA lines to label, and stop",
+    )
     p.add_argument("--show-bbc", action="store_true", help="print every BBC line flagged")
     args = p.parse_args(argv)
     if not (args.data / "bbc-news").is_dir():
@@ -268,16 +288,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         seen = {k for labels in read_labels(args.labels).values() for k in labels}
         fresh = [r for r in rt_results if (r.doc, r.line) not in seen]
         for r in stratified_sample(fresh, args.label_sample, args.seed):
-            print(json.dumps({"url": r.doc, "line": r.line, "flagged": r.kind or None,
-                              "text": _clip(r.text, 300)}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "url": r.doc,
+                        "line": r.line,
+                        "flagged": r.kind or None,
+                        "text": _clip(r.text, 300),
+                    },
+                    ensure_ascii=False,
+                )
+            )
         return 0
 
     bbc_results: list[LineResult] = []
     bbc_sents = [0, 0]
     for name, article in bbc_articles(args.data):
         bbc_results.extend(line_results(name, article))
-        found = [f for f in classify_furniture(article.text)
-                 if not any(s < f.end and f.start < e for s, e in article.fields.values())]
+        found = [
+            f
+            for f in classify_furniture(article.text)
+            if not any(s < f.end and f.start < e for s, e in article.fields.values())
+        ]
         n, f = sentence_counts(article.text, found)
         bbc_sents[0] += n
         bbc_sents[1] += f
@@ -290,8 +322,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"sentences flagged: {_share(bbc_sents[1], bbc_sents[0])}")
     print(f"header lines flagged: {sum(1 for r in bbc_results if r.header and r.kind)}")
     print("by kind:", dict(collections.Counter(r.kind for r in flagged).most_common()))
-    shown = flagged if args.show_bbc else random.Random(args.seed).sample(
-        flagged, min(15, len(flagged)))
+    shown = (
+        flagged
+        if args.show_bbc
+        else random.Random(args.seed).sample(flagged, min(15, len(flagged)))
+    )
     for r in shown:
         print(f"  [{r.kind}] {r.doc}:{r.line}: {_clip(r.text)}")
 
@@ -328,18 +363,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         if est is None:
             continue
         rnd = int(name.split()[1]) if name.startswith("round") else 0
-        what = {0: "rounds 1-2 informed the rules", 1: "development",
-                2: "held out, then used for two fixes"}.get(rnd, "held out")
+        what = {
+            0: "rounds 1-2 informed the rules",
+            1: "development",
+            2: "held out, then used for two fixes",
+        }.get(rnd, "held out")
         print(f"{name} ({what}):")
-        print(f"  labelled: {est['labelled_flagged']:.0f} flagged, "
-              f"{est['labelled_unflagged']:.0f} unflagged")
-        print(f"  precision: {est['precision']:.3f} ({est['furniture_in_flagged']:.0f} of "
-              f"{est['labelled_flagged']:.0f} flagged lines are furniture; 95% "
-              f"{est['precision_low']:.2f}-{est['precision_high']:.2f})")
-        print(f"  missed: {est['furniture_in_unflagged']:.0f} of {est['labelled_unflagged']:.0f} "
-              f"unflagged lines are furniture")
-        print(f"  recall (strata weighted by size): {est['recall']:.3f} (roughly "
-              f"{est['recall_low']:.2f}-{est['recall_high']:.2f})")
+        print(
+            f"  labelled: {est['labelled_flagged']:.0f} flagged, "
+            f"{est['labelled_unflagged']:.0f} unflagged"
+        )
+        print(
+            f"  precision: {est['precision']:.3f} ({est['furniture_in_flagged']:.0f} of "
+            f"{est['labelled_flagged']:.0f} flagged lines are furniture; 95% "
+            f"{est['precision_low']:.2f}-{est['precision_high']:.2f})"
+        )
+        print(
+            f"  missed: {est['furniture_in_unflagged']:.0f} of {est['labelled_unflagged']:.0f} "
+            f"unflagged lines are furniture"
+        )
+        print(
+            f"  recall (strata weighted by size): {est['recall']:.3f} (roughly "
+            f"{est['recall_low']:.2f}-{est['recall_high']:.2f})"
+        )
     return 0
 
 

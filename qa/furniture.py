@@ -67,8 +67,17 @@ from qa import furniture_patterns as pat
 from qa.chunking import split_sentences
 
 Kind = Literal[
-    "heading", "question_heading", "caption", "credit", "byline", "dateline", "contact",
-    "prompt", "video", "note", "separator",
+    "heading",
+    "question_heading",
+    "caption",
+    "credit",
+    "byline",
+    "dateline",
+    "contact",
+    "prompt",
+    "video",
+    "note",
+    "separator",
 ]
 
 
@@ -144,7 +153,9 @@ def classify_furniture(text: str) -> list[Furniture]:
     paragraphs = any(blank)
     lines = [
         _Line(
-            m.start(), m.end(), m.group(),
+            m.start(),
+            m.end(),
+            m.group(),
             alone=not paragraphs or ((k == 0 or blank[k - 1]) and (k == len(blank) or blank[k])),
         )
         for k, m in enumerate(found)
@@ -243,8 +254,10 @@ def _line_kind(
     if not header and pat.BIO.match(s) and _only_furniture_after(lines, i):
         return "byline"
     glued = pat.GLUED_LINK.match(s) if n_words <= 40 else None
-    if glued and not pat.TERMINAL.search(glued.group("label")) and (
-        glued.group("label").strip().lower() not in labels
+    if (
+        glued
+        and not pat.TERMINAL.search(glued.group("label"))
+        and (glued.group("label").strip().lower() not in labels)
     ):
         return "prompt"
     if _is_caption(s) or pat.MID_CREDIT.search(s):
@@ -300,9 +313,7 @@ def _prompt_line(s: str) -> bool:
     prompts = [x for x in sents if _is_prompt_sentence(x.text)]
     if not prompts:
         return False
-    return all(
-        x in prompts or x.text.endswith("?") or len(_words(x.text)) <= 5 for x in sents
-    )
+    return all(x in prompts or x.text.endswith("?") or len(_words(x.text)) <= 5 for x in sents)
 
 
 def _is_prompt_sentence(s: str) -> bool:
@@ -388,8 +399,8 @@ def _headings(
             i += 1
             continue
         j = i
-        while j < len(lines) and j not in decided and not body[j] and not _terminated(
-            lines[j].text
+        while (
+            j < len(lines) and j not in decided and not body[j] and not _terminated(lines[j].text)
         ):
             j += 1
         run = list(range(i, j))
@@ -460,9 +471,14 @@ def _answers(question: str, paragraph: str) -> bool:
         return True
     q = question.lower()
     if re.search(r"\bhow\s+(?:much|many|long|old|far|big)\b", q):
-        return bool(re.search(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
-                              r"dozens?|hundreds?|thousands?|millions?|billions?)\b",
-                              paragraph, re.I))
+        return bool(
+            re.search(
+                r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
+                r"dozens?|hundreds?|thousands?|millions?|billions?)\b",
+                paragraph,
+                re.I,
+            )
+        )
     if re.search(r"\bwhen\b|\bwhat\s+(?:time|day|date|year)\b", q):
         return bool(re.search(r"\d|\b" + pat.MONTH + r"|day\b", paragraph, re.I))
     if re.search(r"\bwho\b|\bwhere\b|\bwhich\b", q):
@@ -470,9 +486,7 @@ def _answers(question: str, paragraph: str) -> bool:
     return False
 
 
-def _question_headings(
-    lines: list[_Line], body: list[bool], decided: dict[int, Kind]
-) -> list[int]:
+def _question_headings(lines: list[_Line], body: list[bool], decided: dict[int, Kind]) -> list[int]:
     """Indices of question-shaped section headings (see the module docstring)."""
     candidates: list[int] = []
     narrator = 0
