@@ -6,6 +6,7 @@ Usage::
     qa eval squad ../shared/data/squad/dev-v1.1-even.json --limit 500
     qa eval squad ../shared/data/squad/dev-v1.1-even.json --split heldout
     qa eval newsqa ../shared/data/news-qa [--per-article]
+    qa eval bbcqa ../shared/data/bbc-qa [--split dev|train|all]
     qa eval realtimeqa ../shared/data/realtimeqa/20240105_qa.jsonl
     qa eval retrieval squad ../shared/data/squad/dev-v1.1-even.json --limit 1000
     qa eval --compare runs/squad-a runs/squad-b
@@ -25,11 +26,12 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from eval.datasets import SPLITS
-from eval.judge import DATASETS
+from eval.datasets import BBCQA_SPLITS, SPLITS, EvalSet
+from eval.judge import DATASETS, NEWSQA_SCORED
 
 log = logging.getLogger("eval")
 
@@ -61,15 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         metavar="PATH",
         help="the data file: SQuAD JSON, a RealTime QA *_qa.jsonl (its *_gcs.jsonl "
-        "beside it), our question JSONL (see eval/README.md), or for newsqa the news-qa "
-        "folder (articles/ and questions.jsonl)",
+        "beside it), our question JSONL (see eval/README.md), for newsqa the news-qa "
+        "folder (articles/ and questions.jsonl), for bbcqa the bbc-qa folder (its articles "
+        "read from the bbc-news folder beside it)",
     )
     p.add_argument(
         "--split",
         choices=SPLITS,
-        default="all",
-        help="squad only: index and ask only the train, dev or held-out articles "
-        "(eval/splits.py; default all)",
+        default=None,
+        help="squad: index and ask only the train, dev or held-out articles (default all); "
+        "bbcqa: only the dev, train or all articles (default dev; bbc-qa has no held-out "
+        "part); see eval/splits.py",
     )
     p.add_argument(
         "--per-article",
@@ -214,7 +218,7 @@ def _print_summary(m: dict[str, Any], paths: dict[str, Path]) -> None:
         f"{pct(a['supporting_sentence_accuracy'])}  correct {pct(a['correct_all'])}  "
         f"citation validity {pct(a['citation_validity'])}"
     )
-    if m["dataset"] == "newsqa":
+    if m["dataset"] in NEWSQA_SCORED:
         s = m["scorecard"]
         setting = "each question asked of its own article" if m["per_article"] else "open"
         print(
@@ -239,9 +243,36 @@ def _print_summary(m: dict[str, Any], paths: dict[str, Path]) -> None:
     print(f"report: {paths['report']}")
 
 
+def default_split(dataset: str) -> str:
+    """The ``--split`` a data set gets when none is given: bbc-qa's dev articles (its train
+    articles train the models), every article of the others."""
+    return "dev" if dataset == "bbcqa" else "all"
+
+
+def load_selected(dataset: str, path: str | Path, split: str) -> EvalSet:
+    """Load a data set and keep one split: SQuAD's by file position, bbc-qa's by article
+    (:mod:`eval.splits`); the other sets have no splits (``split`` must be "all").
+
+    Raises:
+        ValueError: Unknown kind, a split the set does not have, or bad data.
+        OSError: The data cannot be read.
+    """
+    from eval.datasets import load_bbcqa, select_squad_split
+    from eval.runner import load_set
+
+    if dataset == "bbcqa":
+        p = Path(path)
+        if not p.exists():
+            raise FileNotFoundError(f"bbcqa folder (or its questions.jsonl) not found: {p}")
+        return load_bbcqa(p, split)
+    if split != "all" and dataset != "squad":
+        raise ValueError(f"--split applies to squad and bbcqa only, not {dataset}")
+    return select_squad_split(load_set(dataset, path), split)
+
+
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Run an evaluation (or a method comparison) as the parsed arguments say."""
-    from eval.datasets import sample_questions, select_squad_split
+    from eval.datasets import sample_questions
     from eval.judge import make_judge
     from eval.runner import (
         breakdown,
@@ -250,7 +281,6 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         git_commit,
         git_dirty,
         load_corpus,
-        load_set,
         run_questions,
         summarise,
     )
@@ -258,9 +288,17 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     t_start = time.perf_counter()
     show = not args.quiet
-    evalset = select_squad_split(load_set(args.dataset, args.path), args.split)
+    evalset = load_selected(args.dataset, args.path, args.split)
     questions = sample_questions(evalset.questions, args.limit, args.seed)
     corpus = load_corpus(evalset, args.distractors, args.distractor_limit)
+    if corpus.distractors:
+        # bbc-qa's articles are BBC News articles: index none twice (nor a copy of one
+        # under another file name; the corpus has some)
+        ids, texts = {a.id for a in corpus.articles}, {a.text for a in corpus.articles}
+        corpus = replace(
+            corpus,
+            distractors=[d for d in corpus.distractors if d.id not in ids and d.text not in texts],
+        )
     judge = make_judge(args.dataset)
     base = Settings.from_env(
         retrieval=args.retrieval, k=args.k, expand_acronyms=False if args.no_acronyms else None
@@ -333,7 +371,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         **meta,
         **summarise(records),
         "by_category": (
-            breakdown(records, "category") if args.dataset in ("jsonl", "newsqa") else {}
+            breakdown(records, "category") if args.dataset in ("jsonl", *NEWSQA_SCORED) else {}
         ),
         "by_question_type": breakdown(records, "question_type"),
         "timings": {
@@ -378,8 +416,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("give DATASET and PATH (or --compare A B)")
     if args.per_article and args.compare_methods:
         parser.error("--per-article does not apply to the retrieval method comparison")
-    if args.split != "all" and args.dataset != "squad":
-        parser.error(f"--split applies to squad only, not {args.dataset}")
+    if args.split is None:
+        args.split = default_split(args.dataset)
+    elif args.dataset == "bbcqa" and args.split not in BBCQA_SPLITS:
+        parser.error(
+            f"--split for bbcqa must be one of {', '.join(BBCQA_SPLITS)} (bbc-qa has no "
+            f"held-out part: measure on newsqa or squad --split heldout); got {args.split}"
+        )
+    elif args.split != "all" and args.dataset not in ("squad", "bbcqa"):
+        parser.error(f"--split applies to squad and bbcqa only, not {args.dataset}")
     if args.limit is not None and args.limit < 1:
         parser.error(f"--limit must be >= 1, got {args.limit}")
     if args.distractor_limit < 0:

@@ -22,7 +22,7 @@ import logging
 import random
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -30,11 +30,13 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 __all__ = [
+    "BBCQA_SPLITS",
     "DEFAULT_DATA_DIR",
     "EvalArticle",
     "EvalQuestion",
     "EvalSet",
     "load_bbc",
+    "load_bbcqa",
     "load_jsonl",
     "load_newsqa",
     "load_realtimeqa",
@@ -659,6 +661,82 @@ def _newsqa_article(path: Path) -> EvalArticle:
     )
 
 
+def _read_newsqa_questions(
+    qa_path: Path,
+    article_of: Callable[[str], EvalArticle | None],
+    looked_for: Callable[[str], str],
+    keep: Callable[[str], bool] | None = None,
+) -> list[EvalQuestion]:
+    """Read and check a news-qa style ``questions.jsonl`` (news-qa, bbc-qa).
+
+    Every line is checked (keys, field types, unique ids, answers agreeing with ``type``),
+    whether or not it is kept.
+
+    Args:
+        qa_path: The questions file.
+        article_of: The article a line's ``article`` value names, or ``None`` when there is
+            no such article.
+        looked_for: Where ``article_of`` looked, for the error message ("looked for ...").
+        keep: Which ``article`` values to keep questions of; every one when ``None``.
+            Articles of lines not kept are not looked up.
+
+    Returns:
+        The kept questions, in file order: ``article_id`` their article's id, ``category``
+        their ``type``, ``answerable`` whether ``answers`` is non-empty.
+
+    Raises:
+        ValueError: A line is not valid JSON, has a missing, mistyped or unknown field,
+            repeats an id, has answers that disagree with its type, or (kept) names an
+            article that is not there; the message names the file and line.
+    """
+    questions: list[EvalQuestion] = []
+    seen: dict[str, int] = {}
+    for line_no, obj in _read_jsonl_objects(qa_path):
+        where = f"{qa_path}, line {line_no}"
+        unknown = sorted(set(obj) - set(NEWSQA_KEYS))
+        if unknown:
+            raise ValueError(f"{where}: unknown keys {unknown}; valid keys are {list(NEWSQA_KEYS)}")
+        answers = obj.get("answers")
+        strings = {k: obj.get(k) for k in NEWSQA_KEYS if k != "answers"}
+        bad = [k for k, v in strings.items() if not isinstance(v, str)]
+        if bad or not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+            raise ValueError(
+                f"{where}: needs string fields {[k for k in NEWSQA_KEYS if k != 'answers']} "
+                f"and 'answers' as a list of strings; wrong or missing: "
+                f"{bad + ([] if isinstance(answers, list) else ['answers'])}"
+            )
+        qid, name, qtype = obj["id"], obj["article"], obj["type"]
+        if qid in seen:
+            raise ValueError(f"{where}: duplicate id {qid!r} (first used on line {seen[qid]})")
+        seen[qid] = line_no
+        answerable = bool(answers)
+        if answerable == (qtype == "unanswerable"):
+            raise ValueError(
+                f"{where}: type {qtype!r} with answers {answers!r}: an unanswerable question "
+                f"has answers [] and every other type at least one"
+            )
+        if keep is not None and not keep(name):
+            continue
+        article = article_of(name)
+        if article is None:
+            raise ValueError(f"{where}: article {name!r} not found ({looked_for(name)})")
+        evidence = obj["evidence"]
+        if answerable and _locate(evidence, article.text) is None:
+            log.warning("%s: evidence %r is not in article %s", where, evidence, name)
+        questions.append(
+            EvalQuestion(
+                id=qid,
+                question=obj["question"],
+                answers=list(answers),
+                article_id=article.id,
+                evidence=evidence,
+                answerable=answerable,
+                category=qtype,
+            )
+        )
+    return questions
+
+
 def load_newsqa(path: str | Path) -> EvalSet:
     """Load the news-qa set: ``articles/NN-slug.json`` and ``questions.jsonl`` (see its README).
 
@@ -701,52 +779,11 @@ def load_newsqa(path: str | Path) -> EvalSet:
         )
     articles = [_newsqa_article(f) for f in files]
     by_stem = {f.stem: a for f, a in zip(files, articles, strict=True)}
-    questions: list[EvalQuestion] = []
-    seen: dict[str, int] = {}
-    for line_no, obj in _read_jsonl_objects(qa_path):
-        where = f"{qa_path}, line {line_no}"
-        unknown = sorted(set(obj) - set(NEWSQA_KEYS))
-        if unknown:
-            raise ValueError(f"{where}: unknown keys {unknown}; valid keys are {list(NEWSQA_KEYS)}")
-        answers = obj.get("answers")
-        strings = {k: obj.get(k) for k in NEWSQA_KEYS if k != "answers"}
-        bad = [k for k, v in strings.items() if not isinstance(v, str)]
-        if bad or not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
-            raise ValueError(
-                f"{where}: needs string fields {[k for k in NEWSQA_KEYS if k != 'answers']} "
-                f"and 'answers' as a list of strings; wrong or missing: "
-                f"{bad + ([] if isinstance(answers, list) else ['answers'])}"
-            )
-        qid, stem, qtype = obj["id"], obj["article"], obj["type"]
-        if qid in seen:
-            raise ValueError(f"{where}: duplicate id {qid!r} (first used on line {seen[qid]})")
-        seen[qid] = line_no
-        if stem not in by_stem:
-            raise ValueError(
-                f"{where}: article {stem!r} not found (looked for {folder / 'articles'}/"
-                f"{stem}.json)"
-            )
-        answerable = bool(answers)
-        if answerable == (qtype == "unanswerable"):
-            raise ValueError(
-                f"{where}: type {qtype!r} with answers {answers!r}: an unanswerable question "
-                f"has answers [] and every other type at least one"
-            )
-        article = by_stem[stem]
-        evidence = obj["evidence"]
-        if answerable and _locate(evidence, article.text) is None:
-            log.warning("%s: evidence %r is not in article %s", where, evidence, stem)
-        questions.append(
-            EvalQuestion(
-                id=qid,
-                question=obj["question"],
-                answers=list(answers),
-                article_id=article.id,
-                evidence=evidence,
-                answerable=answerable,
-                category=qtype,
-            )
-        )
+    questions = _read_newsqa_questions(
+        qa_path,
+        by_stem.get,
+        lambda stem: f"looked for {folder / 'articles'}/{stem}.json",
+    )
     return EvalSet(
         name="news-qa",
         articles=articles,
@@ -771,6 +808,18 @@ def _decode(data: bytes, path: Path) -> str:
         text = data.decode("latin-1")
     log.debug("%s is not valid UTF-8; decoded as cp1252/latin-1", path)
     return text
+
+
+def _bbc_article(topic: str, path: Path) -> EvalArticle:
+    """One BBC News file as :func:`load_bbc` reads it: the first line is the headline."""
+    raw = _decode(path.read_bytes(), path)
+    headline, _, body = raw.partition("\n")
+    return EvalArticle(
+        id=f"bbc-{topic}-{path.stem}",
+        title=headline.strip(),
+        text=body.strip(),
+        source="BBC News",
+    )
 
 
 def load_bbc(folder: str | Path, limit: int | None = None) -> list[EvalArticle]:
@@ -816,19 +865,98 @@ def load_bbc(folder: str | Path, limit: int | None = None) -> list[EvalArticle]:
         )
     if limit is not None:
         files = files[:limit]
-    articles: list[EvalArticle] = []
-    for topic, path in files:
-        raw = _decode(path.read_bytes(), path)
-        headline, _, body = raw.partition("\n")
-        articles.append(
-            EvalArticle(
-                id=f"bbc-{topic}-{path.stem}",
-                title=headline.strip(),
-                text=body.strip(),
-                source="BBC News",
-            )
+    return [_bbc_article(topic, path) for topic, path in files]
+
+
+# --- bbc-qa --------------------------------------------------------------------------------
+
+#: The values of ``split`` that :func:`load_bbcqa` accepts (bbc-qa has no held-out part).
+BBCQA_SPLITS = ("dev", "train", "all")
+
+
+def load_bbcqa(
+    path: str | Path, split: str = "dev", articles_dir: str | Path | None = None
+) -> EvalSet:
+    """Load bbc-qa: reader questions over BBC News articles (``questions.jsonl``, see its
+    README), keeping the articles of one split of :func:`eval.splits.bbc_split`.
+
+    The question lines have news-qa's format (``id``, ``article``, ``question``, ``answers``,
+    ``evidence``, ``type``) and are checked and read the same way (see :func:`load_newsqa`):
+    ``category`` is the ``type``, ``answerable`` whether ``answers`` is non-empty. A line's
+    ``article`` is the file's path under the BBC News folder ("business/004.txt"); the
+    articles are read exactly as :func:`load_bbc` reads them, so their ids
+    ("bbc-<topic>-<NNN>") and texts are the same as in the BBC News corpus.
+
+    bbc-qa is training data: its ``train`` articles train the answer stage's models and its
+    ``dev`` articles validate them. It has no held-out part; measure on news-qa, SQuAD's
+    held-out articles and the seed set.
+
+    Args:
+        path: The ``bbc-qa`` folder, or its ``questions.jsonl``.
+        split: "dev" (the default), "train" or "all": keep only the questions, and the
+            articles, whose ``bbc_split(article)`` is that split.
+        articles_dir: The BBC News folder; default the ``bbc-news`` folder beside the
+            ``bbc-qa`` folder.
+
+    Returns:
+        The set, named "bbc-qa-<split>" ("bbc-qa" for all), articles in :func:`load_bbc`'s
+        order (topic, then file name); ``sha256`` covers ``questions.jsonl`` and then each
+        kept article file in that order.
+
+    Raises:
+        ValueError: ``split`` is not one of :data:`BBCQA_SPLITS`; a line is not valid JSON,
+            has a missing, mistyped or unknown field, repeats an id, has answers that
+            disagree with its type, or names an article that is not a ``topic/NNN.txt``
+            file of the BBC News folder; the message names the file and line.
+        FileNotFoundError: ``questions.jsonl`` or the BBC News folder is missing.
+
+    Example:
+        >>> s = load_bbcqa(DEFAULT_DATA_DIR / "bbc-qa")  # doctest: +SKIP
+        >>> len(s.articles), len(s.questions), s.articles[0].id  # doctest: +SKIP
+        (34, 204, 'bbc-business-037')
+    """
+    from eval.splits import bbc_split
+
+    if split not in BBCQA_SPLITS:
+        raise ValueError(
+            f"bbc-qa split must be one of {', '.join(BBCQA_SPLITS)} (it has no held-out part); "
+            f"got {split!r}"
         )
-    return articles
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    qa_path = path if path.is_file() else folder / "questions.jsonl"
+    if not qa_path.is_file():
+        raise FileNotFoundError(f"bbc-qa questions file not found: {qa_path}")
+    bbc_dir = Path(articles_dir) if articles_dir is not None else folder.parent / "bbc-news"
+    if not bbc_dir.is_dir():
+        raise FileNotFoundError(
+            f"BBC News folder not found: {bbc_dir} (bbc-qa reads its articles from there)"
+        )
+    loaded: dict[str, tuple[Path, EvalArticle]] = {}
+
+    def article_of(name: str) -> EvalArticle | None:
+        if name not in loaded:
+            parts = Path(name).parts
+            file = bbc_dir / name
+            if len(parts) != 2 or ".." in parts or file.suffix != ".txt" or not file.is_file():
+                return None
+            loaded[name] = (file, _bbc_article(parts[0], file))
+        return loaded[name][1]
+
+    questions = _read_newsqa_questions(
+        qa_path,
+        article_of,
+        lambda name: f"expected a topic/NNN.txt file under {bbc_dir}",
+        None if split == "all" else (lambda name: bbc_split(name) == split),
+    )
+    kept = [loaded[name] for name in sorted(loaded, key=lambda n: Path(n).parts)]
+    return EvalSet(
+        name="bbc-qa" if split == "all" else f"bbc-qa-{split}",
+        articles=[a for _, a in kept],
+        questions=questions,
+        source_path=qa_path,
+        sha256=_sha256_files([qa_path, *(f for f, _ in kept)]),
+    )
 
 
 # --- our JSONL format ----------------------------------------------------------------------

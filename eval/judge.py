@@ -46,8 +46,11 @@ if TYPE_CHECKING:
     from qa.answer_types import Answer
     from qa.retrieval import Passage
 
-DatasetKind = Literal["squad", "realtimeqa", "jsonl", "newsqa"]
-DATASETS: tuple[DatasetKind, ...] = ("squad", "realtimeqa", "jsonl", "newsqa")
+DatasetKind = Literal["squad", "realtimeqa", "jsonl", "newsqa", "bbcqa"]
+DATASETS: tuple[DatasetKind, ...] = ("squad", "realtimeqa", "jsonl", "newsqa", "bbcqa")
+#: The data sets scored by news-qa's rules (:class:`NewsQAJudge`, the news-qa scorecard):
+#: bbc-qa was made with news-qa's recipe and has its format.
+NEWSQA_SCORED: tuple[DatasetKind, ...] = ("newsqa", "bbcqa")
 
 # Typographic characters that writers and quiz setters use interchangeably.
 _FOLD = str.maketrans(
@@ -340,13 +343,14 @@ def make_judge(kind: str) -> Judge:
     """The judge for a data set kind.
 
     Raises:
-        ValueError: ``kind`` is not one of squad, realtimeqa, jsonl, newsqa.
+        ValueError: ``kind`` is not one of squad, realtimeqa, jsonl, newsqa, bbcqa.
     """
     judges: dict[str, type[Judge]] = {
         "squad": SquadJudge,
         "realtimeqa": RealtimeQAJudge,
         "jsonl": JsonlJudge,
         "newsqa": NewsQAJudge,
+        "bbcqa": NewsQAJudge,
     }
     if kind not in judges:
         raise ValueError(f"data set must be one of {', '.join(DATASETS)}; got {kind!r}")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from eval import plots
+from eval.judge import NEWSQA_SCORED
 from eval.runner import QuestionRecord
 
 #: The PNG files a run writes, by purpose.
@@ -246,7 +247,7 @@ def render_report(
         f"Correct means: {m['correct_rule']}.",
         "",
     ]
-    if m["dataset"] == "newsqa":
+    if m["dataset"] in NEWSQA_SCORED:
         out += _scorecard_section(m)
     out += [
         "## Abstention",
@@ -304,7 +305,7 @@ def render_report(
         ("By question type", "by_question_type"),
     ):
         groups = m.get(key) or {}
-        if key == "by_category" and m["dataset"] == "newsqa":
+        if key == "by_category" and m["dataset"] in NEWSQA_SCORED:
             continue  # the scorecard section has the by-type table
         if len(groups) > 1:
             out += [

@@ -14,6 +14,7 @@ from eval.datasets import (
     EvalQuestion,
     EvalSet,
     load_bbc,
+    load_bbcqa,
     load_jsonl,
     load_newsqa,
     load_realtimeqa,
@@ -27,6 +28,7 @@ SQUAD = DEFAULT_DATA_DIR / "squad" / "dev-v1.1-even.json"
 RTQA = DEFAULT_DATA_DIR / "realtimeqa"
 BBC = DEFAULT_DATA_DIR / "bbc-news"
 NEWSQA = DEFAULT_DATA_DIR / "news-qa"
+BBCQA = DEFAULT_DATA_DIR / "bbc-qa"
 
 
 def _need(path: Path) -> Path:
@@ -439,7 +441,10 @@ def test_newsqa_reads_the_shared_files() -> None:
     texts = {x.id: x.text for x in s.articles}
     for q, row in zip(s.questions, raw, strict=True):
         assert (q.id, q.question, q.answers, q.category) == (
-            row["id"], row["question"], row["answers"], row["type"]
+            row["id"],
+            row["question"],
+            row["answers"],
+            row["type"],
         )
         assert q.article_id == f"newsqa-{row['article']}"
         assert q.answerable == (row["type"] != "unanswerable")
@@ -447,15 +452,22 @@ def test_newsqa_reads_the_shared_files() -> None:
             assert q.evidence and q.evidence in texts[q.article_id], q.id  # verbatim
     assert sum(not q.answerable for q in s.questions) == 16
     per_article = {aid: [q for q in s.questions if q.article_id == aid] for aid in texts}
-    assert all(len(qs) == 6 and sum(not q.answerable for q in qs) == 1
-               for qs in per_article.values())
+    assert all(
+        len(qs) == 6 and sum(not q.answerable for q in qs) == 1 for qs in per_article.values()
+    )
     assert load_newsqa(folder / "questions.jsonl").questions == s.questions  # the file works too
 
 
 def _newsqa_folder(tmp_path: Path, rows: list[dict[str, object]]) -> Path:
     (tmp_path / "articles").mkdir()
-    article = {"title": "T", "text": "Her term ends in 2024. It rained.", "url": "u",
-               "author": "", "date": "2024-01-01", "source": "CNN"}
+    article = {
+        "title": "T",
+        "text": "Her term ends in 2024. It rained.",
+        "url": "u",
+        "author": "",
+        "date": "2024-01-01",
+        "source": "CNN",
+    }
     (tmp_path / "articles" / "01-a.json").write_text(json.dumps(article), encoding="utf-8")
     _write_jsonl(tmp_path / "questions.jsonl", rows)
     return tmp_path
@@ -463,10 +475,22 @@ def _newsqa_folder(tmp_path: Path, rows: list[dict[str, object]]) -> Path:
 
 def test_newsqa_synthetic_folder(tmp_path: Path) -> None:
     rows = [
-        {"id": "q1", "article": "01-a", "question": "When?", "answers": ["2024"],
-         "evidence": "ends in 2024", "type": "date"},
-        {"id": "q2", "article": "01-a", "question": "Who?", "answers": [], "evidence": "",
-         "type": "unanswerable"},
+        {
+            "id": "q1",
+            "article": "01-a",
+            "question": "When?",
+            "answers": ["2024"],
+            "evidence": "ends in 2024",
+            "type": "date",
+        },
+        {
+            "id": "q2",
+            "article": "01-a",
+            "question": "Who?",
+            "answers": [],
+            "evidence": "",
+            "type": "unanswerable",
+        },
     ]
     s = load_newsqa(_newsqa_folder(tmp_path, rows))
     assert [a.id for a in s.articles] == ["newsqa-01-a"]
@@ -487,8 +511,14 @@ def test_newsqa_synthetic_folder(tmp_path: Path) -> None:
 def test_newsqa_bad_line_names_file_and_line(
     tmp_path: Path, change: dict[str, object], message: str
 ) -> None:
-    good = {"id": "q1", "article": "01-a", "question": "When?", "answers": ["2024"],
-            "evidence": "ends in 2024", "type": "date"}
+    good = {
+        "id": "q1",
+        "article": "01-a",
+        "question": "When?",
+        "answers": ["2024"],
+        "evidence": "ends in 2024",
+        "type": "date",
+    }
     folder = _newsqa_folder(tmp_path, [good, {**good, "id": "q2", **change}])
     with pytest.raises(ValueError, match="line 2") as e:
         load_newsqa(folder)
@@ -500,13 +530,133 @@ def test_newsqa_missing_folder(tmp_path: Path) -> None:
         load_newsqa(tmp_path)
 
 
+# --- bbc-qa --------------------------------------------------------------------------------
+
+
+def test_bbcqa_reads_only_the_dev_articles_as_load_bbc_does() -> None:
+    from eval.splits import bbc_split
+
+    folder = _need(BBCQA)
+    bbc = {a.id: a for a in load_bbc(_need(BBC))}
+    raw = [json.loads(x) for x in (folder / "questions.jsonl").read_text("utf-8").splitlines()]
+    dev = load_bbcqa(folder)
+    assert dev.name == "bbc-qa-dev" and dev.articles and dev.questions
+    dev_paths = sorted({r["article"] for r in raw if bbc_split(r["article"]) == "dev"})
+    # only dev articles, every one of them, named and read exactly as load_bbc names and
+    # reads them (same id, headline and text), in load_bbc's order
+    assert [a.id for a in dev.articles] == [
+        "bbc-" + p.replace("/", "-").removesuffix(".txt") for p in dev_paths
+    ]
+    assert all(a == bbc[a.id] for a in dev.articles)
+    assert [a.id for a in dev.articles] == [i for i in bbc if i in {a.id for a in dev.articles}]
+    dev_rows = [r for r in raw if bbc_split(r["article"]) == "dev"]
+    texts = {a.id: a.text for a in dev.articles}
+    for q, row in zip(dev.questions, dev_rows, strict=True):
+        assert (q.id, q.question, q.answers, q.evidence, q.category) == (
+            row["id"],
+            row["question"],
+            row["answers"],
+            row["evidence"],
+            row["type"],
+        )
+        assert q.article_id == "bbc-" + row["article"].replace("/", "-").removesuffix(".txt")
+        assert q.answerable == bool(row["answers"]) == (row["type"] != "unanswerable")
+        if q.answerable:
+            assert q.evidence and q.evidence in texts[q.article_id], q.id  # verbatim
+    assert sum(not q.answerable for q in dev.questions) == len(dev.articles)  # 1 per article
+    h = hashlib.sha256(
+        b"".join(
+            p.read_bytes() for p in [folder / "questions.jsonl", *(BBC / d for d in dev_paths)]
+        )
+    )
+    assert dev.sha256 == h.hexdigest()
+    train, every = load_bbcqa(folder, "train"), load_bbcqa(folder / "questions.jsonl", "all")
+    assert {a.id for a in train.articles}.isdisjoint(texts)
+    assert len(every.questions) == len(raw) == len(dev.questions) + len(train.questions)
+    assert {a.id for a in every.articles} == {a.id for a in dev.articles + train.articles}
+    assert every.name == "bbc-qa"
+
+
+def _bbcqa_folder(tmp_path: Path, rows: list[dict[str, object]]) -> Path:
+    for name in ("business/005.txt", "business/006.txt"):  # bbc_split: dev, train
+        (tmp_path / "bbc-news" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "bbc-news" / name).write_text(
+            f"Headline {name}\n\nHer term ends in 2024. It rained.\n", encoding="utf-8"
+        )
+    (tmp_path / "bbc-qa").mkdir()
+    _write_jsonl(tmp_path / "bbc-qa" / "questions.jsonl", rows)
+    return tmp_path / "bbc-qa"
+
+
+_BBCQA_ROW = {
+    "id": "q1",
+    "article": "business/005.txt",
+    "question": "When?",
+    "answers": ["2024"],
+    "evidence": "ends in 2024",
+    "type": "date",
+}
+
+
+def test_bbcqa_synthetic_folder_keeps_one_split(tmp_path: Path) -> None:
+    rows = [
+        _BBCQA_ROW,
+        {**_BBCQA_ROW, "id": "q2", "answers": [], "evidence": "", "type": "unanswerable"},
+        {**_BBCQA_ROW, "id": "q3", "article": "business/006.txt"},
+    ]
+    folder = _bbcqa_folder(tmp_path, rows)
+    dev = load_bbcqa(folder)
+    assert [a.id for a in dev.articles] == ["bbc-business-005"]
+    assert dev.articles[0] == load_bbc(tmp_path / "bbc-news")[0]
+    assert dev.articles[0].title == "Headline business/005.txt"
+    q1, q2 = dev.questions
+    assert q1.answerable and q1.category == "date" and q1.article_id == "bbc-business-005"
+    assert not q2.answerable and q2.category == "unanswerable"
+    assert [q.id for q in load_bbcqa(folder, "train").questions] == ["q3"]
+    assert [a.id for a in load_bbcqa(folder, "all").articles] == [
+        "bbc-business-005",
+        "bbc-business-006",
+    ]
+    with pytest.raises(ValueError, match="dev, train, all"):
+        load_bbcqa(folder, "heldout")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"article": "business/099.txt"}, "article 'business/099.txt' not found"),
+        ({"article": "../bbc-news/business/005.txt"}, "not found"),
+        ({"answers": []}, "type 'date' with answers []"),
+        ({"colour": "red"}, "unknown keys ['colour']"),
+        ({"id": "q1"}, "duplicate id 'q1'"),
+    ],
+)
+def test_bbcqa_bad_line_names_file_and_line(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    folder = _bbcqa_folder(tmp_path, [_BBCQA_ROW, {**_BBCQA_ROW, "id": "q2", **change}])
+    with pytest.raises(ValueError, match="line 2") as e:
+        load_bbcqa(folder, "all")
+    assert message in str(e.value)
+
+
+def test_bbcqa_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="questions.jsonl"):
+        load_bbcqa(tmp_path)
+    _write_jsonl(tmp_path / "questions.jsonl", [_BBCQA_ROW])
+    with pytest.raises(FileNotFoundError, match="bbc-news"):
+        load_bbcqa(tmp_path)
+
+
 # --- the SQuAD splits ----------------------------------------------------------------------
 
 
 def test_squad_split_selects_articles_by_file_position() -> None:
     arts = [EvalArticle(id=f"a{i}", title="", text="t") for i in range(24)]
-    qs = [EvalQuestion(id=f"q{i}", question="?", answers=["t"], article_id=f"a{i % 24}")
-          for i in range(48)]
+    qs = [
+        EvalQuestion(id=f"q{i}", question="?", answers=["t"], article_id=f"a{i % 24}")
+        for i in range(48)
+    ]
     s = EvalSet("squad-x", arts, qs, Path("x.json"), "0")
     held = select_squad_split(s, "heldout")
     assert [a.id for a in held.articles] == ["a3", "a7", "a11", "a15", "a19", "a23"]
@@ -526,8 +676,9 @@ def test_squad_split_selects_articles_by_file_position() -> None:
 def test_squad_heldout_split_of_the_real_file(squad: EvalSet) -> None:
     held = select_squad_split(squad, "heldout")
     assert [a.title for a in held.articles] == [squad.articles[i].title for i in range(3, 24, 4)]
-    assert held.questions and all(q.article_id in {a.id for a in held.articles}
-                                  for q in held.questions)
+    assert held.questions and all(
+        q.article_id in {a.id for a in held.articles} for q in held.questions
+    )
 
 
 # --- values and sampling -------------------------------------------------------------------

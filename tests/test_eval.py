@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from eval.__main__ import main
-from eval.datasets import EvalQuestion, load_jsonl
+from eval.datasets import EvalArticle, EvalQuestion, EvalSet, load_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_SET = ROOT / "eval" / "data" / "seed_questions.jsonl"
@@ -343,12 +343,122 @@ def test_calibration_split_holds_out_half_the_articles() -> None:
     assert split_squad(evalset, 5, seed=1) == (kept, answerable, unanswerable)
 
 
+def _squad_like(n: int = 24) -> EvalSet:
+    arts = [EvalArticle(id=f"squad-a{i}", title="", text="t") for i in range(n)]
+    qs = [
+        EvalQuestion(
+            id=f"q{i}", question="?", answers=["t"], article_id=f"squad-a{i % n}", answer_starts=[0]
+        )
+        for i in range(10 * n)
+    ]
+    return EvalSet("squad-x", arts, qs, Path("x.json"), "0")
+
+
+def test_calibration_squad_leaves_the_heldout_articles_out() -> None:
+    from eval.calibrate import calibration_squad
+
+    squad = _squad_like()
+    fit = calibration_squad(squad)
+    held = {f"squad-a{i}" for i in range(3, 24, 4)}
+    assert len(fit.articles) == 18 and held.isdisjoint(a.id for a in fit.articles)
+    assert {"squad-a1", "squad-a9", "squad-a17"} <= {a.id for a in fit.articles}  # dev kept
+    assert fit.questions and all(q.article_id not in held for q in fit.questions)
+    assert len(fit.questions) == 10 * 18
+
+
+def test_calibration_default_sources_are_fitting_data_only() -> None:
+    from eval.calibrate import build_parser, select_sources
+
+    squad = _squad_like()
+    held = {f"squad-a{i}" for i in range(3, 24, 4)}
+    bbc = [EvalArticle(id=f"bbc-tech-{i:03d}", title=f"T{i}", text=f"text {i}") for i in range(10)]
+    bbc.append(EvalArticle(id="bbc-tech-copy", title="other", text="text 0"))  # a copy of 000
+    bbcqa = EvalSet(
+        "bbc-qa-dev",
+        bbc[:2],
+        [
+            EvalQuestion(id="b1", question="?", answers=["x"], article_id="bbc-tech-000"),
+            EvalQuestion(
+                id="b2", question="?", answers=[], article_id="bbc-tech-001", answerable=False
+            ),
+        ],
+        Path("questions.jsonl"),
+        "0",
+    )
+    cal = select_sources(squad, bbcqa, bbc[:3], bbc, limit=30, seed=2, distractors=5)
+    assert [s.name for s in cal.sources] == ["bbcqa", "squad"]  # no seed set
+    assert not any(s.measuring for s in cal.sources)
+    bbcqa_src, squad_src = cal.sources
+    assert [q.id for q in bbcqa_src.questions] == ["b1", "b2"] and bbcqa_src.judge == "bbcqa"
+    assert squad_src.judge == "squad" and len(squad_src.questions) == 60
+    assert all(q.article_id not in held for q in squad_src.questions)
+    assert held.isdisjoint(a.id for a in cal.articles)
+    # distractors: none of bbc-qa's (any split), nor a copy of one
+    assert len(cal.distractors) == 5
+    assert {a.id for a in cal.distractors}.isdisjoint(
+        {"bbc-tech-000", "bbc-tech-001", "bbc-tech-002", "bbc-tech-copy"}
+    )
+    assert cal.article_files == []
+    assert select_sources(squad, bbcqa, bbc[:3], bbc, limit=30, seed=2, distractors=5) == cal
+    with pytest.raises(ValueError, match="between 0 and 7"):
+        select_sources(squad, bbcqa, bbc[:3], bbc, distractors=8)
+    # the seed set only when asked for, and marked as a measuring set
+    seed_set = load_jsonl(SEED_SET)
+    with_seed = select_sources(squad, bbcqa, bbc[:3], bbc, distractors=0, seed_set=seed_set)
+    assert with_seed.sources[-1].name == "seed" and with_seed.sources[-1].measuring
+    assert with_seed.article_files == [SEED_ARTICLE.resolve()]
+    assert build_parser().parse_args([]).seed_set is None
+
+
+def test_calibration_limit_keeps_the_share_of_unanswerable_questions() -> None:
+    from eval.calibrate import sample_keeping_share
+
+    qs = [
+        EvalQuestion(id=f"q{i}", question="?", answers=[] if u else ["a"], answerable=not u)
+        for i, u in ((i, i % 6 == 5) for i in range(60))
+    ]
+    got = sample_keeping_share(qs, 30, seed=1)
+    assert len(got) == 30 and sum(not q.answerable for q in got) == 5
+    assert [q.id for q in got] == sorted((q.id for q in got), key=lambda i: int(i[1:]))
+    assert sample_keeping_share(qs, 100, seed=1) == qs
+
+
+def test_calibration_real_default_sources() -> None:
+    from eval.calibrate import build_parser, load_sources
+    from eval.datasets import DEFAULT_DATA_DIR, load_squad
+    from eval.splits import bbc_split, squad_split
+
+    for name in ("squad", "bbc-qa", "bbc-news"):
+        if not (DEFAULT_DATA_DIR / name).exists():
+            pytest.skip(f"shared data not available: {DEFAULT_DATA_DIR / name}")
+    cal = load_sources(build_parser().parse_args(["--limit", "20"]))
+    squad = load_squad(DEFAULT_DATA_DIR / "squad" / "dev-v1.1-even.json")
+    held = {a.id for pos, a in enumerate(squad.articles) if squad_split(pos) == "heldout"}
+    assert [s.name for s in cal.sources] == ["bbcqa", "squad"]
+    asked = [q for s in cal.sources for q in s.questions]
+    assert len(asked) == 80 and all(q.article_id not in held for q in asked)
+    assert held.isdisjoint(a.id for a in cal.articles)
+    rows = [json.loads(x) for x in (DEFAULT_DATA_DIR / "bbc-qa" / "questions.jsonl").open()]
+    dev = {r["id"] for r in rows if bbc_split(r["article"]) == "dev"}
+    assert {q.id for q in cal.sources[0].questions} <= dev
+    assert sum(not q.answerable for q in cal.sources[0].questions) > 0
+    in_bbcqa = {"bbc-" + r["article"].replace("/", "-").removesuffix(".txt") for r in rows}
+    assert len(cal.distractors) == 150 and in_bbcqa.isdisjoint(a.id for a in cal.distractors)
+
+
 def test_questions_about_this_article_are_asked_of_their_article(seed_engine) -> None:
     from eval.runner import question_scope
     from qa.articles import make_article
 
-    seed_engine.add_articles([make_article("The Harbour bridge reopened on Monday.",
-                                           title="Bridge reopens", source="Harbour Times")])
+    seed_engine.add_articles(
+        [
+            make_article(
+                "The Harbour bridge reopened on Monday.",
+                title="Bridge reopens",
+                source="Harbour Times",
+            )
+        ]
+    )
     qs = {q.id: q for q in load_jsonl(SEED_SET).questions}
     meta = next(q for q in qs.values() if q.id.startswith("metadata"))
     scope = question_scope(seed_engine, meta)
@@ -445,11 +555,30 @@ def _record(id: str, category: str, answerable: bool, abstained: bool, correct: 
     from eval.runner import QuestionRecord
 
     fields = dict(
-        id=id, question="?", expected="", answerable=answerable, history_turns=0,
-        retrieval_scored=answerable, rank=1 if answerable else None, abstained=abstained,
-        confidence=0.5, short="", text="", predicted="", quotes=[], em=None, f1=None,
-        supporting=None, correct=correct, citations=0, invalid_citations=0,
-        question_type="", mode="extractive", retrieve_s=0.01, ask_s=0.02, category=category,
+        id=id,
+        question="?",
+        expected="",
+        answerable=answerable,
+        history_turns=0,
+        retrieval_scored=answerable,
+        rank=1 if answerable else None,
+        abstained=abstained,
+        confidence=0.5,
+        short="",
+        text="",
+        predicted="",
+        quotes=[],
+        em=None,
+        f1=None,
+        supporting=None,
+        correct=correct,
+        citations=0,
+        invalid_citations=0,
+        question_type="",
+        mode="extractive",
+        retrieve_s=0.01,
+        ask_s=0.02,
+        category=category,
     )
     return QuestionRecord(**{**fields, **kw})
 
@@ -458,12 +587,42 @@ def test_scorecard_and_breakdown_by_type() -> None:
     from eval.runner import breakdown, scorecard, summarise
 
     records = [
-        _record("d1", "number", True, False, True, supporting=True, answer_in_text=True,
-                short_right=True, short_em=1.0, short_f1=1.0),
-        _record("d2", "number", True, True, False, supporting=False, answer_in_text=False,
-                short_right=False, short_em=0.0, short_f1=0.0),
-        _record("d3", "paraphrase", True, False, False, supporting=True, answer_in_text=False,
-                short_right=False, short_em=0.0, short_f1=0.5),
+        _record(
+            "d1",
+            "number",
+            True,
+            False,
+            True,
+            supporting=True,
+            answer_in_text=True,
+            short_right=True,
+            short_em=1.0,
+            short_f1=1.0,
+        ),
+        _record(
+            "d2",
+            "number",
+            True,
+            True,
+            False,
+            supporting=False,
+            answer_in_text=False,
+            short_right=False,
+            short_em=0.0,
+            short_f1=0.0,
+        ),
+        _record(
+            "d3",
+            "paraphrase",
+            True,
+            False,
+            False,
+            supporting=True,
+            answer_in_text=False,
+            short_right=False,
+            short_em=0.0,
+            short_f1=0.5,
+        ),
         _record("d4", "unanswerable", False, True, True),
         _record("d5", "unanswerable", False, False, False),
     ]
@@ -497,6 +656,17 @@ def test_per_article_asks_each_question_of_its_own_article() -> None:
     scope = question_scope(engine, q, per_article=True)
     assert scope is not None and scope.article_ids == ("newsqa-01",)
     assert question_scope(engine, _newsqa_question(article_id=None), per_article=True) is None
+
+
+def test_bbcqa_is_scored_by_the_newsqa_rules_and_split_by_bbc_split() -> None:
+    from eval.__main__ import default_split
+    from eval.judge import NewsQAJudge, make_judge
+
+    assert isinstance(make_judge("bbcqa"), NewsQAJudge)
+    assert default_split("bbcqa") == "dev" and default_split("squad") == "all"
+    with pytest.raises(SystemExit) as e:
+        main(["bbcqa", "x", "--split", "heldout"])  # bbc-qa has no held-out part
+    assert e.value.code == 2
 
 
 def test_split_and_per_article_usage_errors() -> None:
