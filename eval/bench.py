@@ -324,6 +324,7 @@ def grow_index(base: Any, n_chunks: int, path: Path, noise: float = 0.02, seed: 
 
     idx = ArticleIndex(path, dict(base.manifest))
     arts, chunks, cvec, svec, sents, flat, offs = [], [], [], [], [], [], [np.zeros(1, np.int64)]
+    ents, ent_offs, furn = [], [np.zeros(1, np.int64)], []  # per-sentence entities, furniture
     for k in range(copies):
         last = k == copies - 1
         na = art_cut if last else n_a
@@ -344,12 +345,20 @@ def grow_index(base: Any, n_chunks: int, path: Path, noise: float = 0.02, seed: 
         end = int(base.chunk_sent_offsets[nc])
         flat.append(base.chunk_sent_flat[:end] + k * n_s)
         offs.append(base.chunk_sent_offsets[1 : nc + 1] + (offs[-1][-1] if k else 0))
+        n_e = int(base.entity_offsets[ns])  # entity offsets are in article text: copied as is
+        ents.append(base.entity_table[:n_e])
+        ent_offs.append(base.entity_offsets[1 : ns + 1] + ent_offs[-1][-1])
+        furn.append(base.sentence_furniture[:ns])
     idx.articles, idx.chunks = arts, chunks
     idx.chunk_vectors = np.ascontiguousarray(np.vstack(cvec), dtype=np.float32)
     idx.sentence_vectors = np.ascontiguousarray(np.vstack(svec), dtype=np.float32)
     idx.sentences = np.vstack(sents)
     idx.chunk_sent_flat = np.concatenate(flat)
     idx.chunk_sent_offsets = np.concatenate(offs)
+    idx.entity_table = np.vstack(ents)
+    idx.entity_offsets = np.concatenate(ent_offs)
+    idx.entity_strings = list(base.entity_strings)
+    idx.sentence_furniture = np.concatenate(furn)
     idx._derive()
     idx._rebuild_search()
     return idx

@@ -30,7 +30,7 @@ from eval.datasets import (
 )
 from eval.judge import Judge, first_hit_rank, predicted_answer
 from eval.metrics import abstention_scores, hits_curve, mrr_at_k, percentiles
-from qa.questions import analyse
+from qa.answer import analyse
 from qa.retrieval import Filters
 
 if TYPE_CHECKING:

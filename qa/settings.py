@@ -16,6 +16,8 @@ from qa.errors import BadInputError
 
 # Above this many vectors an "auto" index is HNSW rather than exact (flat).
 HNSW_THRESHOLD = 50_000
+#: The calibrated abstention threshold (``python -m eval.calibrate``; see Settings).
+ABSTAIN_THRESHOLD = 0.08
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 AnswerMode = Literal["extractive", "llm"]
@@ -72,9 +74,10 @@ class Settings:
     answer_mode: AnswerMode = "extractive"
     """``extractive`` (offline, deterministic) or ``llm`` (an OpenAI-compatible server)
     [QA_ANSWER_MODE]."""
-    abstain_threshold: float = 0.25
-    """Answer confidence below which the extractive answerer says the articles don't say;
-    calibrated by ``python -m eval.calibrate`` [QA_ABSTAIN_THRESHOLD]."""
+    abstain_threshold: float = ABSTAIN_THRESHOLD
+    """Answer confidence (the learned probability that the chosen sentence answers) below
+    which the extractive answerer says the articles don't say; calibrated by ``python -m
+    eval.calibrate`` on the bbc-qa dev questions (best accuracy) [QA_ABSTAIN_THRESHOLD]."""
     llm_base_url: str = "http://127.0.0.1:11434/v1"
     """OpenAI-compatible server, e.g. Ollama, vLLM, llama.cpp or OpenAI [QA_LLM_BASE_URL]."""
     llm_model: str = ""

@@ -26,10 +26,12 @@ def mixed_index(tmp_path_factory, model, seed_article, bbc_articles):
 
 
 def test_acronym_table_mines_initials_and_definitions():
-    t = AcronymTable.from_texts([
-        "The Syrian Democratic Forces, the Kurdish-led militia, said so.",
-        "The Islamic State of Iraq and the Levant (ISIL) lost ground.",
-    ])
+    t = AcronymTable.from_texts(
+        [
+            "The Syrian Democratic Forces, the Kurdish-led militia, said so.",
+            "The Islamic State of Iraq and the Levant (ISIL) lost ground.",
+        ]
+    )
     q, used = t.expand("How long does the SDF expect the fight to last?")
     assert "Syrian Democratic Forces" in q and used[0].found == "SDF"
     assert t.expansions_of("ISIL")[0] == "Islamic State of Iraq and the Levant"
@@ -39,10 +41,12 @@ def test_acronym_table_mines_initials_and_definitions():
 
 
 def test_long_names_are_bridged_only_to_acronyms_the_corpus_writes_alone():
-    t = AcronymTable.from_texts([
-        "ISIL fighters retreated from the town on Monday.",
-        "During the Broncos' season, Peyton Manning threw for 4,000 yards (PM says).",
-    ])
+    t = AcronymTable.from_texts(
+        [
+            "ISIL fighters retreated from the town on Monday.",
+            "During the Broncos' season, Peyton Manning threw for 4,000 yards (PM says).",
+        ]
+    )
     q, used = t.expand("Where is the Islamic State of Iraq and the Levant?")
     assert "(ISIL)" in q and used[0].kind == "initials"
     # a name the corpus writes, a possessive of it, or an opening word is not bridged
@@ -52,20 +56,18 @@ def test_long_names_are_bridged_only_to_acronyms_the_corpus_writes_alone():
     assert t.expand("Where did ISIL retreat?")[1] == []
 
 
-def test_sdf_finds_the_syrian_democratic_forces_among_distractors(mixed_index, model,
-                                                                   seed_article):
+def test_sdf_finds_the_syrian_democratic_forces_among_distractors(mixed_index, model, seed_article):
     r = search(mixed_index, model, SEED_QUESTION, k=3)
     assert r.expansions and r.expansions[0].added == "Syrian Democratic Forces"
     top = r.passages[0]
     assert top.article_id == seed_article.id
     assert SEED_SENTENCE in top.text
-    assert seed_article.text[top.start:top.end] == top.text
+    assert seed_article.text[top.start : top.end] == top.text
 
 
 def test_modes_and_bad_input(mixed_index, model):
     for mode in ("bm25", "dense", "hybrid"):
-        r = search(mixed_index, model, "Kurdish-led militia fighting Islamic State", k=5,
-                   mode=mode)
+        r = search(mixed_index, model, "Kurdish-led militia fighting Islamic State", k=5, mode=mode)
         assert len(r.passages) == 5
         assert r.passages[0].title.startswith("LAST ISIL OUTPOST"), mode
     with pytest.raises(BadInputError, match="empty"):
@@ -77,8 +79,7 @@ def test_modes_and_bad_input(mixed_index, model):
 def test_filter_by_source_and_article(mixed_index, model, seed_article):
     r = search(mixed_index, model, SEED_QUESTION, k=5, filters=Filters(sources=("bbc",)))
     assert r.passages == [] or all(p.source.lower() == "bbc" for p in r.passages)
-    r = search(mixed_index, model, SEED_QUESTION, k=5,
-               filters=Filters(sources=("National Post",)))
+    r = search(mixed_index, model, SEED_QUESTION, k=5, filters=Filters(sources=("National Post",)))
     assert r.passages and all(p.source == "National Post" for p in r.passages)
     other = next(a for a in mixed_index.articles if a.id != seed_article.id)
     r = search(mixed_index, model, SEED_QUESTION, k=3, filters=Filters(article_ids=(other.id,)))
@@ -102,41 +103,60 @@ def test_diversity_cap_lets_comparable_articles_in_but_keeps_clearly_better_pass
     assert _diversify(rows, close, index, 4, 0) == [0, 1, 2, 3]  # no cap: score order
 
 
-def test_per_article_cap_off_keeps_every_chunk_of_the_best_article(mixed_index, model,
-                                                                    seed_article):
+def test_per_article_cap_off_keeps_every_chunk_of_the_best_article(
+    mixed_index, model, seed_article
+):
     r = search(mixed_index, model, "Islamic State Syria Idlib civilians", k=6, max_per_article=0)
     assert sum(p.article_id == seed_article.id for p in r.passages) >= 3
 
 
 def test_followup_carries_entities():
-    history = [{"role": "user", "content": "Who is the chairman of Time Warner?"},
-               {"role": "assistant", "content": "Richard Parsons [1]\n\nRichard Parsons, "
-                                                "chairman of Time Warner, said... [1]"}]
+    history = [
+        {"role": "user", "content": "Who is the chairman of Time Warner?"},
+        {
+            "role": "assistant",
+            "content": "Richard Parsons [1]\n\nRichard Parsons, "
+            "chairman of Time Warner, said... [1]",
+        },
+    ]
     q = rewrite_followup("What did he say about 2005?", history)
     assert "Richard Parsons" in q and "Time Warner" in q
-    assert rewrite_followup("What did Tony Blair say about Iraq?", history) == \
-        "What did Tony Blair say about Iraq?"
+    assert (
+        rewrite_followup("What did Tony Blair say about Iraq?", history)
+        == "What did Tony Blair say about Iraq?"
+    )
 
 
 def test_followup_retrieval_time_warner(tmp_path: Path, model):
     from qa.articles import make_article
 
-    tw = make_article("Time Warner said on Friday that it now owns 100% of AOL Europe. Richard "
-                      "Parsons, chairman of Time Warner, said 2005 would be a year of solid "
-                      "growth for the company.", title="Time Warner profits", source="BBC")
-    other = make_article("The chairman of the football club said 2005 was a bad year for the "
-                         "team, which lost eleven matches.", title="Club woes", source="BBC")
+    tw = make_article(
+        "Time Warner said on Friday that it now owns 100% of AOL Europe. Richard "
+        "Parsons, chairman of Time Warner, said 2005 would be a year of solid "
+        "growth for the company.",
+        title="Time Warner profits",
+        source="BBC",
+    )
+    other = make_article(
+        "The chairman of the football club said 2005 was a bad year for the "
+        "team, which lost eleven matches.",
+        title="Club woes",
+        source="BBC",
+    )
     idx = ArticleIndex.create(tmp_path, model_id=model.model_id, dimension=model.dimension)
     idx.add([tw, other], model)
-    history = [{"role": "user", "content": "Who is the chairman of Time Warner?"},
-               {"role": "assistant", "content": "Richard Parsons [1]"}]
+    history = [
+        {"role": "user", "content": "Who is the chairman of Time Warner?"},
+        {"role": "assistant", "content": "Richard Parsons [1]"},
+    ]
     r = search(idx, model, "What did he say about 2005?", k=1, history=history)
     assert "Richard Parsons" in r.query
     assert r.passages[0].article_id == tw.id
 
 
-def test_bm25_and_faiss_stay_in_step_after_ingest_and_delete(tmp_path: Path, model,
-                                                             seed_index_dir, bbc_articles):
+def test_bm25_and_faiss_stay_in_step_after_ingest_and_delete(
+    tmp_path: Path, model, seed_index_dir, bbc_articles
+):
     path = tmp_path / "idx"
     shutil.copytree(seed_index_dir, path)
     idx = ArticleIndex.load(path)
@@ -159,12 +179,16 @@ def test_dates_in_filters_must_be_iso():
 
 
 def test_this_article_with_distractors_names_the_article_or_follows_the_scope(
-        mixed_index, model, seed_article):
+    mixed_index, model, seed_article
+):
     from qa.answer import answer_extractive
 
     q = "Which newspaper ran this story?"
-    scoped = answer_extractive(q, search(mixed_index, model, q, filters=Filters(
-        article_ids=(seed_article.id,))), mixed_index)
+    scoped = answer_extractive(
+        q,
+        search(mixed_index, model, q, filters=Filters(article_ids=(seed_article.id,))),
+        mixed_index,
+    )
     assert scoped.short == "National Post" and scoped.text.startswith("The article ran in")
     q = "What is the headline of this article?"
     open_q = answer_extractive(q, search(mixed_index, model, q), mixed_index)
@@ -172,17 +196,14 @@ def test_this_article_with_distractors_names_the_article_or_follows_the_scope(
     assert any("Ask about" in n for n in open_q.notes)
 
 
-def test_an_article_that_never_names_the_question_s_subject_is_off_topic(mixed_index, model):
-    from qa.answer import _rarest_name
+def test_a_fact_no_article_gives_is_abstained_on_among_distractors(mixed_index, model):
+    """Distractor articles that share some of the question's words ("Islamic banking", "the
+    State bank") do not answer a question about Hajin."""
+    from qa.answer import answer_extractive
 
-    # the most distinctive name decides ("Hajin", not "Islamic" or "State") ...
-    pat = _rarest_name("How many fighters does the Islamic State still have in Hajin?",
-                       mixed_index)
-    assert pat is not None and pat.search("the fight for Hajin")
-    assert not pat.search("Malaysia lifts its limit on Islamic banking; the State bank")
-    # ... and a name counts when the article writes its initials
-    pat = _rarest_name("Who is the United Nations secretary-general?", mixed_index)
-    assert pat is not None and pat.search("UN SecretaryGeneral Antonio Guterres")
+    q = "How many fighters does the Islamic State still have in Hajin?"
+    a = answer_extractive(q, search(mixed_index, model, q), mixed_index)
+    assert a.abstained and not a.citations
 
 
 def test_word_cover_counts_the_share_of_the_question_a_sentence_holds(mixed_index, model):
