@@ -35,7 +35,7 @@ import pickle
 import random
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -402,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     from eval.runner import Corpus, build_engine, eval_settings
+    from qa.answer.candidates import of_wanted_kind
     from qa.answer.ranking import FEATURES, LIST_FEATURES, PRE_FEATURES
     from qa.settings import Settings
 
@@ -412,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     cache = Path(args.cache) if args.cache else None
     if cache and cache.is_file():
         readings, left = pickle.loads(cache.read_bytes())
+        # the candidates as gather() made them, through the current gate
+        readings = [replace(r, candidates=of_wanted_kind(r.candidates)) for r in readings]
         print(f"readings from {cache}")
     else:
         with tempfile.TemporaryDirectory() as tmp, eval_settings(Settings(), Path(tmp)) as s:

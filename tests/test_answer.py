@@ -39,14 +39,7 @@ CASES = [
         cites="Jennifer Homendy",
         short="Homendy",
     ),
-    pytest.param(
-        Case("airline", "Who leads the safety board?", cites="Jennifer Homendy"),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="known miss: a paraphrase ('leads' for 'the chair of') is read with too "
-            "little confidence and abstained on",
-        ),
-    ),
+    Case("airline", "Who leads the safety board?", cites="Jennifer Homendy"),
     Case("airline", "Where did the plane land?", cites="emergency landing in Portland"),
     Case("airline", "How much will the repairs cost?", abstains=True),  # no sum of money
     pytest.param(

@@ -11,7 +11,7 @@ the passage's rank, and whether it holds an entity of the kind the question want
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa.entities import Entity
 from qa.index import ArticleIndex
@@ -216,8 +216,15 @@ def gather(
 
 def of_wanted_kind(cands: list[Candidate]) -> list[Candidate]:
     """The candidates that can answer: for a question wanting a kind of entity (an amount of
-    money for "how much", a date for "when", a person for "who"), those holding one."""
-    return [c for c in cands if c.kind >= 0]
+    money for "how much", a date for "when", a person for "who"), those holding one.
+
+    Their passages are ranked again among themselves (1, 2, ... in the old order): a passage
+    with no sentence of the wanted kind cannot hold the answer, so it does not push the
+    others down.
+    """
+    kept = [c for c in cands if c.kind >= 0]
+    ranks = {r: i for i, r in enumerate(sorted({c.passage_rank for c in kept}), 1)}
+    return [replace(c, passage_rank=ranks[c.passage_rank]) for c in kept]
 
 
 def _in_question(span: str, focus: Focus) -> bool:
