@@ -123,6 +123,7 @@ def read_all(
     from embeddings.ranker import load_ranker
     from qa.answer import analyse
     from qa.answer.candidates import focus_of, gather, of_wanted_kind
+    from qa.answer.ranking import as_read
 
     ranker = load_ranker()
     index = engine.index
@@ -148,7 +149,7 @@ def read_all(
         if spans and not gold.any():
             left["evidence not retrieved"] += 1
             continue
-        read_as = index.acronyms.expand(text)[0]
+        read_as = as_read(text, index)
         ce = ranker.score(read_as, [c.text for c in cands])
         out.append(Reading(read_as, aid, bool(spans), cands, ce, gold))
     return out, left

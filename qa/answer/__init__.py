@@ -33,7 +33,7 @@ from .build import abstain, sentence_answer
 from .candidates import focus_of, gather, of_wanted_kind
 from .metadata import metadata_answer
 from .question import QuestionInfo, analyse
-from .ranking import Weights, list_features, load_weights, rank
+from .ranking import Weights, as_read, list_features, load_weights, rank
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +104,7 @@ def answer_extractive(
             0.0,
             f"No sentence in the closest passages gives a {_WANT[info.kind]}.",
         )
-    read_as = index.acronyms.expand(question)[0]  # "SDF" read as "SDF (Syrian Democratic ...)"
-    ranked = rank(read_as, cands, weights, ranker)
+    ranked = rank(as_read(question, index), cands, weights, ranker)
     confidence = weights.answerable(list_features(ranked))
     if confidence < threshold:
         return abstain(

@@ -199,6 +199,12 @@ def load_weights(path: str = str(WEIGHTS_FILE)) -> Weights:
         raise QAError(f"{path} is not an answer-stage weights file ({e}); {fix}") from e
 
 
+def as_read(question: str, index: Any) -> str:
+    """The question as the cross-encoder reads it, at run time and in training: with its
+    acronyms bridged ("SDF" read as "SDF (Syrian Democratic Forces)")."""
+    return str(index.acronyms.expand(question)[0])
+
+
 def rank(question: str, cands: list[Candidate], weights: Weights, ranker: Any) -> list[Ranked]:
     """The shortlisted candidates best first, scored by the cross-encoder and the learned
     combination.
