@@ -34,16 +34,12 @@ def short_span(
     labels = wanted_labels(question, info.kind)
     if not labels:
         return None
-    counted = counted_noun(question) if info.kind in ("number", "duration") else ""
+    counted = counted_noun(question, info.kind)
     own = focus.question | focus.bridged
     ents = [
         e
         for e in cand.entities
-        if e.label in labels
-        and not (
-            set(terms(article_text[e.start : e.end])) <= own
-            and terms(article_text[e.start : e.end])
-        )
+        if e.label in labels and not focus.repeats(terms(article_text[e.start : e.end]))
     ]
     if not ents:
         return None

@@ -42,6 +42,12 @@ class Focus:
     bridged: frozenset[str]
     context: frozenset[str] = frozenset()
 
+    def repeats(self, words: Iterable[str]) -> bool:
+        """Whether ``words`` are only the question's own (or its bridges'): a sentence or an
+        entity that repeats the question does not answer it ("Hajin" for "Where is Hajin?")."""
+        have = set(words)
+        return bool(have) and have <= self.question | self.bridged
+
     def cover(self, have: Iterable[str]) -> float:
         """IDF-weighted share of the focus words in ``have``; chat-history words count for
         at most :data:`CONTEXT_SHARE` of it when the question has words of its own."""
@@ -157,7 +163,7 @@ def gather(
     )
     top_lex = max([result.sentence_lexical.get(r, 0.0) for r, _ in rows] + [full])
     labels = wanted_labels(question, info.kind)
-    counted = counted_noun(question) if info.kind in ("number", "duration") else ""
+    counted = counted_noun(question, info.kind)
     n_sent = len(index.sentences)
     article_terms: dict[int, set[str]] = {}
     out: list[Candidate] = []
@@ -170,7 +176,7 @@ def gather(
             continue
         text = art.text[s:e]
         have = set(terms(text))
-        if have and have <= focus.question | focus.bridged:
+        if focus.repeats(have):
             continue  # it only repeats the question (a headline, say)
         window = set(have)
         for nb in (srow - 1, srow + 1):
@@ -187,7 +193,7 @@ def gather(
             kind = (
                 1
                 if any(
-                    en.label in labels and not _in_question(art.text[en.start : en.end], focus)
+                    en.label in labels and not focus.repeats(terms(art.text[en.start : en.end]))
                     for en in ents
                 )
                 else -1
@@ -225,9 +231,3 @@ def of_wanted_kind(cands: list[Candidate]) -> list[Candidate]:
     kept = [c for c in cands if c.kind >= 0]
     ranks = {r: i for i, r in enumerate(sorted({c.passage_rank for c in kept}), 1)}
     return [replace(c, passage_rank=ranks[c.passage_rank]) for c in kept]
-
-
-def _in_question(span: str, focus: Focus) -> bool:
-    """Whether an entity only repeats the question's words ("Hajin" for "Where is Hajin?")."""
-    t = set(terms(span))
-    return bool(t) and t <= focus.question | focus.bridged

@@ -265,10 +265,10 @@ _COUNTED = re.compile(r"\bhow many\s+(?:more\s+|other\s+|of\s+the\s+)?([a-z][\w-
 
 
 @lru_cache(maxsize=512)
-def counted_noun(question: str) -> str:
-    """The lemma of what a "how many ...?" question counts ("How many fans ...?" -> "fan"),
-    or "" (then any count answers)."""
-    m = _COUNTED.search(question)
+def counted_noun(question: str, kind: str) -> str:
+    """The lemma of what a "how many ...?" question of ``kind`` (a number or a duration)
+    counts ("How many fans ...?" -> "fan"), or "" (then any count answers)."""
+    m = _COUNTED.search(question) if kind in ("number", "duration") else None
     if not m:
         return ""
     from qa.entities import get_pipeline
