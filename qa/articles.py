@@ -214,8 +214,15 @@ def parse_text(raw: str, path: str = "", *, markdown: bool = False) -> Article:
     )
 
 
-def parse_html(raw: str, path: str = "") -> Article:
+def parse_html(raw: str, path: str = "", *, url: str = "") -> Article:
     """Extract an HTML page's main text and metadata with trafilatura.
+
+    Args:
+        raw: The page.
+        path: Where it came from (a file or the URL asked for), for messages and
+            :attr:`Article.path`.
+        url: The URL the page was fetched from; the article's URL is the page's canonical
+            URL when it declares one, else this.
 
     Raises:
         ArticleError: trafilatura finds no main text.
@@ -223,7 +230,7 @@ def parse_html(raw: str, path: str = "") -> Article:
     import trafilatura
 
     doc = trafilatura.bare_extraction(
-        raw, with_metadata=True, include_comments=False, include_tables=False, url=None
+        raw, with_metadata=True, include_comments=False, include_tables=False, url=url or None
     )
     if doc is None:
         raise ArticleError(path, "no article text found in the HTML page")
@@ -237,7 +244,7 @@ def parse_html(raw: str, path: str = "") -> Article:
         source=get("sitename") or get("hostname") or "",
         author=get("author") or "",
         date=get("date") or "",
-        url=get("url") or "",
+        url=get("url") or url,
         path=path,
     )
 

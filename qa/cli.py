@@ -70,13 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "ingest",
-        help="add article files or folders to the index",
+        help="add article files, folders or URLs to the index",
         description="Read articles (.txt .md .html .json .jsonl; folders "
-        "recursively) and add them to the index. Unchanged "
+        "recursively; http(s):// URLs of pages or PDFs, fetched; a file listing URLs, "
+        "one a line) and add them to the index. Unchanged "
         "articles are skipped. Exits 1 only if nothing could be "
-        "ingested; per-file errors are printed.",
+        "ingested; per-file and per-URL errors are printed.",
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files, folders, http(s):// URLs, or files of URLs (one a line)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_common(p)
 
@@ -225,6 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from qa.engine import QA
 
+    if not args.paths:
+        print("error: name at least one PATH or URL to ingest", file=sys.stderr)
+        return 2
     engine = QA(_settings(args))
     result = engine.ingest(args.paths, show_progress=not args.json and sys.stderr.isatty())
     r = result.report

@@ -132,11 +132,26 @@ class QA:
     def ingest(
         self, paths: Sequence[str | os.PathLike[str]], *, show_progress: bool = False
     ) -> IngestResult:
-        """Read articles from files and folders and add them to the index.
+        """Read articles from files, folders, URLs and files of URLs and add them to the index.
 
-        One bad file never stops the others: its error is in ``IngestResult.errors``.
+        A ``http(s)://`` URL is fetched (``fetch_timeout``, ``fetch_max_redirects`` and
+        ``max_file_mb`` apply) and read as an HTML page or PDF; a file named directly that
+        lists only URLs, one a line, has each fetched (see :func:`qa.fetch.load_sources`).
+        One bad file or URL never stops the others: its error is in ``IngestResult.errors``.
+
+        Example:
+            >>> QA().ingest(["notes/story.txt", "https://example.org/news/1.html"]).errors
+            []
         """
-        loaded = load_paths(paths, max_bytes=int(self.settings.max_file_mb * 1e6))
+        from qa.fetch import load_sources
+
+        s = self.settings
+        loaded = load_sources(
+            paths,
+            timeout=s.fetch_timeout,
+            max_bytes=int(s.max_file_mb * 1e6),
+            max_redirects=s.fetch_max_redirects,
+        )
         errors = [str(e) for e in loaded.errors]
         for e in loaded.errors:  # the caller reports them (the CLI prints each once)
             log.info("skipped: %s", e)

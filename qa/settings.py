@@ -91,7 +91,11 @@ class Settings:
     max_question_chars: int = 1000
     """Longer questions are truncated, with a note in the answer."""
     max_file_mb: float = 20.0
-    """Article files larger than this are refused [QA_MAX_FILE_MB]."""
+    """Article files (and pages fetched by URL) larger than this are refused [QA_MAX_FILE_MB]."""
+    fetch_timeout: float = 20.0
+    """Seconds a page or feed fetched by URL may take, redirects included [QA_FETCH_TIMEOUT]."""
+    fetch_max_redirects: int = 5
+    """Redirects followed when fetching a URL [QA_FETCH_MAX_REDIRECTS]."""
 
     def __post_init__(self) -> None:
         def check(cond: bool, message: str) -> None:
@@ -119,6 +123,11 @@ class Settings:
         check(
             self.max_question_chars >= 10,
             f"max_question_chars must be >= 10, got {self.max_question_chars}",
+        )
+        check(self.fetch_timeout > 0, f"fetch_timeout must be > 0, got {self.fetch_timeout}")
+        check(
+            self.fetch_max_redirects >= 0,
+            f"fetch_max_redirects must be >= 0, got {self.fetch_max_redirects}",
         )
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
         object.__setattr__(self, "seeds_dir", Path(self.seeds_dir).expanduser())
@@ -162,6 +171,8 @@ class Settings:
             "QA_LLM_API_KEY": ("llm_api_key", str),
             "QA_LLM_TIMEOUT": ("llm_timeout", float),
             "QA_MAX_FILE_MB": ("max_file_mb", float),
+            "QA_FETCH_TIMEOUT": ("fetch_timeout", float),
+            "QA_FETCH_MAX_REDIRECTS": ("fetch_max_redirects", int),
         }
         for var, (name, kind) in env_map.items():
             raw = _env(var)
