@@ -86,6 +86,10 @@ class Article:
         fields: Character spans ``[start, end)`` in ``text`` of metadata written in the text
             itself (``title``, ``source``, ``author``, ``date``), so answers about them can be
             cited to the header.
+        guid: The id of the feed entry the article came from (RSS ``guid``, Atom ``id``),
+            or "".
+        entry_hash: A hash of that feed entry as last read (id, dates, title, summary,
+            content), so a re-read feed skips an entry that has not changed; or "".
     """
 
     id: str
@@ -98,6 +102,8 @@ class Article:
     path: str = ""
     content_hash: str = ""
     fields: dict[str, tuple[int, int]] = field(default_factory=dict)
+    guid: str = ""
+    entry_hash: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict of every field."""
@@ -140,6 +146,8 @@ def make_article(
     path: str = "",
     fields: dict[str, tuple[int, int]] | None = None,
     article_id: str | None = None,
+    guid: str = "",
+    entry_hash: str = "",
 ) -> Article:
     """Build an :class:`Article` from text and metadata, computing its id and hash.
 
@@ -157,6 +165,8 @@ def make_article(
         _encodable, (title, source, author, date, url, path)
     )
     meta = "\x1f".join([title, source, author, date, url])
+    if guid or entry_hash:  # only then: the hashes of articles from files stay as they were
+        meta += "\x1f" + _encodable(guid) + "\x1f" + entry_hash
     content_hash = hashlib.sha256((meta + "\x1e" + text).encode("utf-8")).hexdigest()
     if article_id is None:
         key = ("url:" + url.strip()) if url.strip() else ("text:" + text.strip())
@@ -173,6 +183,8 @@ def make_article(
         path=path,
         content_hash=content_hash,
         fields=dict(fields or {}),
+        guid=_encodable(guid.strip()),
+        entry_hash=entry_hash,
     )
 
 

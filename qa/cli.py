@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported lazily at run time: `qa --help` stays fast
+    from qa.engine import IngestResult
     from qa.retrieval import Filters
     from qa.settings import Settings
 
@@ -83,7 +84,40 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="files, folders, http(s):// URLs, or files of URLs (one a line)",
     )
+    p.add_argument(
+        "--feed",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="an RSS or Atom feed: ingest its entries' articles, skipping those already "
+        "indexed (repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "watch",
+        help="keep ingesting the new entries of RSS or Atom feeds",
+        description="Read each feed now and then every MINUTES, adding only the entries "
+        "that are new or changed (entries already indexed are not fetched again). Stop "
+        "with Ctrl-C. Per-entry errors are printed; the other entries are ingested.",
+    )
+    p.add_argument("feeds", nargs="+", metavar="URL", help="feed URLs (RSS or Atom)")
+    p.add_argument(
+        "--every",
+        type=float,
+        default=30.0,
+        metavar="MINUTES",
+        help="minutes between reads (default 30)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        metavar="N",
+        help="stop after N reads (default 0: until stopped)",
+    )
+    p.add_argument("--json", action="store_true", help="print each round's result as a JSON line")
     _add_common(p)
 
     p = sub.add_parser(
@@ -231,25 +265,63 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from qa.engine import QA
 
-    if not args.paths:
-        print("error: name at least one PATH or URL to ingest", file=sys.stderr)
+    if not args.paths and not args.feed:
+        print("error: name at least one PATH, URL or --feed URL to ingest", file=sys.stderr)
         return 2
     engine = QA(_settings(args))
-    result = engine.ingest(args.paths, show_progress=not args.json and sys.stderr.isatty())
+    result = engine.ingest(
+        args.paths, feeds=args.feed, show_progress=not args.json and sys.stderr.isatty()
+    )
     r = result.report
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        for err in result.errors:
-            print(f"skipped: {err}", file=sys.stderr)
-        dup = f", {len(r.duplicates)} duplicates skipped" if r.duplicates else ""
-        print(
-            f"{len(r.added)} added, {len(r.replaced)} updated, {len(r.unchanged)} unchanged"
-            f"{dup} ({r.chunks} new chunks); index now holds {r.total_articles} articles, "
-            f"{r.total_chunks} chunks in {engine.settings.index_path}"
-        )
-    ingested = len(r.added) + len(r.replaced) + len(r.unchanged)
+        _print_ingest(result, str(engine.settings.index_path))
+    ingested = len(r.added) + len(r.replaced) + len(r.unchanged) + len(result.skipped)
     return 1 if ingested == 0 else 0
+
+
+def _print_ingest(result: IngestResult, index_path: str, prefix: str = "") -> None:
+    r = result.report
+    for err in result.errors:
+        print(f"skipped: {err}", file=sys.stderr)
+    dup = f", {len(r.duplicates)} duplicates skipped" if r.duplicates else ""
+    feed = (
+        f"{result.entries} feed entries, {len(result.skipped)} already indexed; "
+        if result.entries or result.skipped
+        else ""
+    )
+    print(
+        f"{prefix}{feed}{len(r.added)} added, {len(r.replaced)} updated, "
+        f"{len(r.unchanged)} unchanged{dup} ({r.chunks} new chunks); index now holds "
+        f"{r.total_articles} articles, {r.total_chunks} chunks in {index_path}",
+        flush=True,
+    )
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    import time
+
+    from qa.engine import QA
+
+    if args.every <= 0:
+        print(f"error: --every must be more than 0 minutes, got {args.every:g}", file=sys.stderr)
+        return 2
+    if args.rounds < 0:
+        print(f"error: --rounds must be 0 or more, got {args.rounds}", file=sys.stderr)
+        return 2
+    engine = QA(_settings(args))
+    done = 0
+    while True:
+        result = engine.ingest(feeds=args.feeds)
+        done += 1
+        if args.json:
+            print(json.dumps(result.to_dict()), flush=True)
+        else:
+            _print_ingest(result, str(engine.settings.index_path), time.strftime("%H:%M:%S "))
+        if args.rounds and done >= args.rounds:
+            return 0
+        time.sleep(args.every * 60)
 
 
 def _filters(args: argparse.Namespace) -> Filters:
@@ -372,6 +444,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "ingest": _cmd_ingest,
+    "watch": _cmd_watch,
     "ask": _cmd_ask,
     "search": _cmd_search,
     "list": _cmd_list,

@@ -33,18 +33,28 @@ class IngestResult:
 
     Attributes:
         report: Articles added, replaced and unchanged, and chunk counts.
-        errors: One message per file or record that could not be read (file and line
-            named); the other files were ingested.
-        files: Files looked at.
+        errors: One message per file, record, URL or feed entry that could not be read
+            (file and line, URL or entry named); the others were ingested.
+        files: Files and URLs looked at.
+        skipped: One line per feed entry skipped as already indexed, saying why.
+        entries: Feed entries read.
     """
 
     report: IngestReport
     errors: list[str] = field(default_factory=list)
     files: int = 0
+    skipped: list[str] = field(default_factory=list)
+    entries: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as JSON-serialisable values."""
-        return {"files": self.files, "errors": list(self.errors), **self.report.to_dict()}
+        return {
+            "files": self.files,
+            "errors": list(self.errors),
+            "entries": self.entries,
+            "skipped": list(self.skipped),
+            **self.report.to_dict(),
+        }
 
 
 class QA:
@@ -130,33 +140,64 @@ class QA:
     # ---- ingest -----------------------------------------------------------------------
 
     def ingest(
-        self, paths: Sequence[str | os.PathLike[str]], *, show_progress: bool = False
+        self,
+        paths: Sequence[str | os.PathLike[str]] = (),
+        *,
+        feeds: Sequence[str] = (),
+        show_progress: bool = False,
     ) -> IngestResult:
-        """Read articles from files, folders, URLs and files of URLs and add them to the index.
+        """Read articles from files, folders, URLs, files of URLs and feeds; add them to the index.
 
         A ``http(s)://`` URL is fetched (``fetch_timeout``, ``fetch_max_redirects`` and
-        ``max_file_mb`` apply) and read as an HTML page or PDF; a file named directly that
-        lists only URLs, one a line, has each fetched (see :func:`qa.fetch.load_sources`).
-        One bad file or URL never stops the others: its error is in ``IngestResult.errors``.
+        ``max_file_mb`` apply) and read as an HTML page; a file named directly that lists
+        only URLs, one a line, has each fetched (see :func:`qa.fetch.load_sources`). Each
+        feed URL (RSS or Atom) has its new and changed entries read; entries already
+        indexed are skipped without being fetched (see :func:`qa.feeds.load_feed`). One bad
+        file, URL or entry never stops the others: its error is in ``IngestResult.errors``.
 
         Example:
             >>> QA().ingest(["notes/story.txt", "https://example.org/news/1.html"]).errors
+            []
+            >>> QA().ingest(feeds=["https://example.org/rss.xml"]).skipped
             []
         """
         from qa.fetch import load_sources
 
         s = self.settings
-        loaded = load_sources(
-            paths,
-            timeout=s.fetch_timeout,
-            max_bytes=int(s.max_file_mb * 1e6),
-            max_redirects=s.fetch_max_redirects,
-        )
-        errors = [str(e) for e in loaded.errors]
-        for e in loaded.errors:  # the caller reports them (the CLI prints each once)
+        opts: dict[str, Any] = {
+            "timeout": s.fetch_timeout,
+            "max_bytes": int(s.max_file_mb * 1e6),
+            "max_redirects": s.fetch_max_redirects,
+        }
+        loaded = load_sources(paths, **opts) if paths else None
+        articles = list(loaded.articles) if loaded else []
+        errs = list(loaded.errors) if loaded else []
+        files = loaded.files if loaded else 0
+        skipped: list[str] = []
+        entries = 0
+        if feeds:
+            from qa.feeds import load_feed
+
+            path = s.index_path
+            indexed = (
+                ArticleIndex.load(path, model_id=self.model.model_id).articles
+                if ArticleIndex.exists(path)
+                else []
+            )
+            for url in feeds:
+                got = load_feed(url, indexed=[*indexed, *articles], **opts)
+                articles.extend(got.articles)
+                errs.extend(got.errors)
+                skipped.extend(got.skipped)
+                entries += got.entries
+                files += 1
+        errors = [str(e) for e in errs]
+        for e in errs:  # the caller reports them (the CLI prints each once)
             log.info("skipped: %s", e)
-        report = self.add_articles(loaded.articles, show_progress=show_progress)
-        return IngestResult(report=report, errors=errors, files=loaded.files)
+        report = self.add_articles(articles, show_progress=show_progress)
+        return IngestResult(
+            report=report, errors=errors, files=files, skipped=skipped, entries=entries
+        )
 
     def add_articles(
         self, articles: Sequence[Article], *, show_progress: bool = False

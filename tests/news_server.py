@@ -59,6 +59,12 @@ class NewsServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # a client that gave up mid-request
+
             def do_GET(self) -> None:
                 with server._lock:
                     server.requests.append(self.path)
