@@ -1,9 +1,10 @@
 """Stage 1, ingest: read article files into clean :class:`Article` values.
 
 Formats: plain text (``.txt``, ``.text``), Markdown (``.md``, ``.markdown``), HTML
-(``.html``, ``.htm``; main text and metadata through trafilatura), and JSON / JSONL
+(``.html``, ``.htm``; main text and metadata through trafilatura), JSON / JSONL
 (one article per object: ``text`` or ``body``, plus optional ``title``, ``url``, ``source``,
-``author``, ``date``).
+``author``, ``date``), and PDF (``.pdf``; clippings in columns, see :mod:`qa.pdf`). Pages
+and feeds by URL are read in :mod:`qa.fetch` and :mod:`qa.feeds`.
 
 Plain-text newspaper clippings such as the seed article carry their metadata in the first
 lines (the outlet, a headline in capitals, a byline starting with "- " or "By") and page
@@ -36,8 +37,14 @@ MARKDOWN_SUFFIXES = {".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 JSON_SUFFIXES = {".json"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+PDF_SUFFIXES = {".pdf"}
 SUPPORTED_SUFFIXES = (
-    TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES
+    TEXT_SUFFIXES
+    | MARKDOWN_SUFFIXES
+    | HTML_SUFFIXES
+    | JSON_SUFFIXES
+    | JSONL_SUFFIXES
+    | PDF_SUFFIXES
 )
 
 #: Trailing lines that newspaper-archive sites append to every page.
@@ -395,6 +402,10 @@ def _read_file(file: Path, max_bytes: int) -> tuple[list[Article], list[ArticleE
     except OSError as e:
         return [], [ArticleError(name, f"cannot read: {e.strerror or e}")]
     try:
+        if suffix in PDF_SUFFIXES:
+            from qa.pdf import parse_pdf
+
+            return [parse_pdf(data, name)], []
         raw = decode_bytes(data, name)
         if suffix in JSONL_SUFFIXES:
             return _read_jsonl(raw, name)

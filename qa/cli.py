@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "ingest",
         help="add article files, folders or URLs to the index",
-        description="Read articles (.txt .md .html .json .jsonl; folders "
+        description="Read articles (.txt .md .html .json .jsonl .pdf; folders "
         "recursively; http(s):// URLs of pages or PDFs, fetched; a file listing URLs, "
         "one a line) and add them to the index. Unchanged "
         "articles are skipped. Exits 1 only if nothing could be "

@@ -190,8 +190,8 @@ def load_feed(
     try:
         page = fetch(url, timeout=timeout, max_bytes=max_bytes, max_redirects=max_redirects)
         title, entries = parse_feed(page.body, url, page.content_type)
-    except ArticleError as e:
-        return FeedLoad(url=url, errors=[e])
+    except ArticleError as err:
+        return FeedLoad(url=url, errors=[err])
     by_guid = {a.guid: a for a in indexed if a.guid}
     # an article's URL (canonical) and the URL it was fetched from (its path) both count
     by_url = {u: a for a in indexed for u in (a.path, a.url) if is_url(u)}

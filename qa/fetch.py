@@ -1,4 +1,4 @@
-"""Stage 1, ingest from the web: fetch article pages by URL.
+"""Stage 1, ingest from the web: fetch article pages (and PDFs) by URL.
 
 :func:`fetch` downloads one URL with the limits a server that fetches on a user's behalf
 needs: ``http``/``https`` only (every redirect checked too), a redirect limit, one deadline
@@ -8,7 +8,7 @@ URLs (one a line) into articles; one URL that fails never stops the others: its 
 in :attr:`~qa.articles.LoadResult.errors` and names the URL.
 
 A page becomes an article as a local HTML file does (trafilatura: text, headline, outlet,
-byline, date, canonical URL). The article's
+byline, date, canonical URL), a PDF as a local ``.pdf`` file is (:mod:`qa.pdf`). The article's
 URL, and so its id, is the page's canonical URL when it declares one, else the URL reached
 after redirects.
 
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from qa.articles import Article, LoadResult, decode_bytes, load_paths, parse_html
+from qa.articles import Article, LoadResult, decode_bytes, load_paths, make_article, parse_html
 from qa.errors import ArticleError
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ USER_AGENT = "article-qa/0.1 (+https://pypi.org/project/article-qa/)"
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_PDF_TYPES = ("application/pdf", "application/x-pdf")
 
 
 class FetchError(ArticleError):
@@ -228,13 +229,30 @@ def _reason(e: Exception) -> str:
 
 
 def article_from_page(page: Page) -> Article:
-    """Turn a downloaded page into an article (HTML through trafilatura).
+    """Turn a downloaded page into an article: HTML through trafilatura, PDF through
+    :mod:`qa.pdf` (its URL is the URL reached).
 
     Raises:
-        FetchError: Not HTML, or nothing extractable.
+        FetchError: Neither HTML nor PDF, or nothing extractable.
     """
     media = page.content_type
     try:
+        if media in _PDF_TYPES or (
+            media in ("", "application/octet-stream") and page.body.startswith(b"%PDF-")
+        ):
+            from qa.pdf import parse_pdf
+
+            a = parse_pdf(page.body, page.url)
+            return make_article(
+                a.text,
+                title=a.title,
+                source=a.source,
+                author=a.author,
+                date=a.date,
+                url=page.final_url,
+                path=a.path,
+                fields=a.fields,
+            )
         if media in _HTML_TYPES or (not media and b"<html" in page.body[:2048].lower()):
             article = parse_html(page.text(), page.url, url=page.final_url)
             words = len(article.text.split())
@@ -249,7 +267,9 @@ def article_from_page(page: Page) -> Article:
         raise
     except ArticleError as e:
         raise FetchError(page.url, str(e).removeprefix(f"{page.url}: ")) from None
-    raise FetchError(page.url, f"not an HTML page (the server says {media or 'no content type'})")
+    raise FetchError(
+        page.url, f"not an HTML page or a PDF (the server says {media or 'no content type'})"
+    )
 
 
 def read_url_list(path: Path) -> list[tuple[int, str]] | None:

@@ -80,8 +80,8 @@ def test_errors_name_the_file(tmp_path: Path):
     empty.write_text("  \n")
     binary = tmp_path / "bin.txt"
     binary.write_bytes(b"\x00\x01\x02abc")
-    odd = tmp_path / "x.pdf"
-    odd.write_bytes(b"%PDF")
+    odd = tmp_path / "x.docx"
+    odd.write_bytes(b"PK\x03\x04")
     for f, words in ((empty, "empty"), (binary, "binary"), (odd, "unsupported")):
         with pytest.raises(ArticleError) as e:
             read_file(f)

@@ -58,8 +58,8 @@ def test_user_errors_exit_1_without_traceback(tmp_path: Path):
     r = run_qa("ask", "  ", "--index", str(tmp_path / "i"))
     assert r.returncode == 1 and "error: the question is empty" in r.stderr
     assert "Traceback" not in r.stderr
-    bad = tmp_path / "bad.pdf"
-    bad.write_bytes(b"%PDF-1.4")
+    bad = tmp_path / "bad.docx"
+    bad.write_bytes(b"PK\x03\x04")
     r = run_qa("ingest", str(bad), "--index", str(tmp_path / "i"))
     assert r.returncode == 1 and "unsupported file type" in r.stderr
 

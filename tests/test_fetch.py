@@ -69,7 +69,7 @@ def test_redirect_followed_and_final_url_kept(server: NewsServer):
     [
         ("/loop", "more than 2 redirects"),
         ("/to-ftp", "redirected to ftp://127.0.0.1/story: only http:// and https://"),
-        ("/logo.png", "not an HTML page (the server says image/png)"),
+        ("/logo.png", "not an HTML page or a PDF (the server says image/png)"),
         ("/huge.html", "over the 1 MB limit"),
         ("/slow.html", "no complete answer within 1.5 s"),
         ("/drip.html", "no complete answer within 1.5 s"),
