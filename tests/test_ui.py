@@ -23,11 +23,13 @@ from ui.app import EMPTY_INDEX, EXAMPLE_QUESTION, THINKING, ChatApp, engine_hist
 from ui.render import (
     answer_markdown,
     escape_markdown,
+    library_html,
     paragraph_context,
     passages_html,
     plain_text,
     sources_html,
 )
+from ui.wording import match_strength, reader_notes
 
 try:
     from openai_server import FakeOpenAIServer
@@ -36,6 +38,7 @@ except ImportError:  # tests/ imported as a package
 
 SLOG = ("The Syrian Democratic Forces is preparing for a slog: between two and three months, "
         "according to one senior official with the militia.")
+MARKER_1 = "<sup><a href='#source-1' class='qa-marker'>[1]</a></sup>"
 HOSTILE_TITLE = "<script>alert(1)</script>"
 HOSTILE_BODY = ("The Harbour bridge reopened on Monday after nine weeks of repairs. "
                 "<img src=x onerror=alert(1)> Engineers replaced 40 steel cables, see "
@@ -65,7 +68,7 @@ def test_example_question_gives_short_answer_marker_and_highlighted_quote(app: C
     reply = last.history[-1]["content"]
     assert last.history[-2]["role"] == "user"
     assert reply.startswith("**Between two and three months**")
-    assert "<sup>[1]</sup>" in reply and "[1]" in plain_text(reply)
+    assert MARKER_1 in reply and "[1]" in plain_text(reply)
     assert "<mark>between two and three months</mark>" in last.sources
     quote = re.search(r"<blockquote class='qa-quote'>(.*?)</blockquote>", last.sources)
     assert quote and re.sub(r"</?mark>", "", quote.group(1)) == SLOG
@@ -73,7 +76,11 @@ def test_example_question_gives_short_answer_marker_and_highlighted_quote(app: C
     assert "Show the surrounding paragraph" in last.sources  # the neighbouring paragraphs
     assert "<span class='qa-cited'>cited</span>" in last.passages
     assert last.passages_label.startswith("Retrieved passages (")
-    assert last.status.startswith("**Searched:**") and "Syrian Democratic Forces" in last.status
+    # the status says in words what was searched beyond the question: the acronym's long form
+    assert last.status == "Also searched SDF as “Syrian Democratic Forces”."
+    # raw numbers only behind the details toggle
+    assert "score" not in last.passages.split("<details")[0]
+    assert "strong match" in last.passages and "Scores and search details" in last.passages
 
 
 def test_follow_up_uses_the_chat_history(app: ChatApp) -> None:
@@ -81,10 +88,12 @@ def test_follow_up_uses_the_chat_history(app: ChatApp) -> None:
     assert "Guterres" in first.history[-1]["content"]
     second = final(app.respond("What did he say about Idlib?", first.history))
     assert len(second.history) == 4
-    # the engine saw plain text: the previous short answer is carried into the query
-    assert "Guterres" in second.status
+    # the engine saw plain text: the previous short answer is carried into the query, and
+    # the status says so in words
+    assert second.status.startswith("Searched for your question with “")
+    assert "Guterres" in second.status and second.status.endswith("(from the conversation).")
     quote = re.search(r"<blockquote class='qa-quote'>(.*?)</blockquote>", second.sources)
-    assert quote and "Idlib" in quote.group(1)
+    assert quote and "Idlib" in re.sub(r"</?mark>", "", quote.group(1))
 
 
 def test_empty_question_and_bad_date_explain_themselves(app: ChatApp) -> None:
@@ -110,10 +119,90 @@ def test_ask_about_one_article_scopes_the_chat(app: ChatApp, seed_engine: QA) ->
     assert {seed.id, other.id} <= {value for _, value in app.library_view().articles}
 
 
-def test_outlet_filter_with_no_match_abstains(app: ChatApp) -> None:
+def test_outlet_filter_with_no_match_names_the_filter(app: ChatApp) -> None:
     last = final(app.respond(EXAMPLE_QUESTION, [], outlets=["Nowhere Gazette"]))
-    assert "don't say" in last.history[-1]["content"] or "No sources" in last.sources
-    assert "No sources cited" in last.sources
+    reply = plain_text(last.history[-1]["content"])
+    assert reply == ("No article matches the filters (from Nowhere Gazette). Remove a filter "
+                     "to search every article.")
+    assert "index holds no articles" not in reply
+    assert "No sources" in last.sources
+
+
+def test_stale_article_filter_is_cleared_with_a_note(app: ChatApp, seed_engine: QA) -> None:
+    other = make_article("The Harbour bridge reopened on Monday after nine weeks of repairs.",
+                         title="Bridge reopens", source="Harbour Times")
+    seed_engine.add_articles([other])
+    app.delete(other.id)  # deleted in another tab, say: this chat still names it
+    last = final(app.respond(EXAMPLE_QUESTION, [], article=other.id))
+    content = last.history[-1]["content"]
+    assert plain_text(content).startswith("Between two and three months")  # all were searched
+    # the note, in italics after the answer
+    assert content.endswith("_The article you were asking about, “Bridge reopens”, is no "
+                            "longer in the library, so this answer searched every article\\._")
+    assert last.article == "" and other.id not in {aid for _, aid in last.articles}
+    # an id never seen: cleared too, without a name
+    last = final(app.respond(EXAMPLE_QUESTION, [], article="0123abcd"))
+    assert "_The article you were asking about is no longer" in last.history[-1]["content"]
+
+
+def test_abstention_names_the_picked_article_and_opens_the_passages(
+        app: ChatApp, seed_engine: QA) -> None:
+    seed = seed_engine.index.articles[0]
+    last = final(app.respond("What did the mayor of Lyon say about the tram fares?", [],
+                             article=seed.id))
+    reply = plain_text(last.history[-1]["content"])
+    assert reply.startswith("The article you picked doesn't say. Nothing in “LAST ISIL")
+    assert "open under Retrieved passages" in reply and "listed below" not in reply
+    assert last.open_passages
+    assert re.search(r"below the threshold|Best support", last.history[-1]["content"]) is None
+    assert "Best support" in last.passages  # the raw note, behind the details toggle
+    assert last.sources.count("No sources") == 1 and len(last.sources) < 200
+    # an abstention gives a follow-up nothing to lean on
+    assert engine_history(last.history) == [
+        {"role": "user", "content": "What did the mayor of Lyon say about the tram fares?"}]
+
+
+def test_chips_name_each_filter(app: ChatApp, seed_engine: QA) -> None:
+    seed = seed_engine.index.articles[0]
+    chips = app.chips(seed.id, ["National Post"], "2018-01-01", "")
+    assert chips.article.startswith("About: LAST ISIL OUTPOST") and chips.article.endswith("✕")
+    assert chips.outlets == "Outlet: National Post ✕"
+    assert chips.date_from == "From 2018-01-01 ✕" and chips.date_to == ""
+    assert app.chips() == ("", "", "", "")
+
+
+def test_notes_are_reworded_for_readers() -> None:
+    notes = ["Best support 0.07 is below the threshold 0.25.",
+             "Several articles match; pick one under “Ask about” (or pass --article) to ask "
+             "about a particular one.",
+             "No LLM is configured (set QA_LLM_MODEL); answered extractively.",
+             "Answered from the byline."]
+    out = reader_notes(notes)
+    assert out == ["Several articles match. To ask about one of them, pick it under "
+                   "Filters → Ask about.",
+                   "No LLM answerer is set up on this server; this is the extractive answer.",
+                   "Answered from the byline."]
+    assert not any("--" in n or "QA_" in n or "0.07" in n for n in out)
+
+
+def test_match_strength_words_instead_of_scores(app: ChatApp) -> None:
+    answer = app.engine.ask(EXAMPLE_QUESTION)
+    words = [match_strength(p, answer.passages)[0] for p in answer.passages]
+    assert words[0] == "strong match" and set(words) <= {"strong match", "partial match",
+                                                         "weak match"}
+    html_out = passages_html(answer.passages, answer.citations)
+    assert not re.search(r"-?\d\.\d\d", html_out.replace(SLOG, ""))  # no raw numbers
+
+
+def test_byline_context_reaches_past_a_dateline() -> None:
+    text = ("CNN Business\n\nStocks slide as rates rise\n\nBy Jane Doe, CNN Business\n\n"
+            "New York CNN Business —\n\nStocks fell sharply on Wednesday after the central bank "
+            "raised interest rates by half a point, its biggest move in two decades, and "
+            "signalled more to come this year.\n\nThe Dow lost 400 points.\n")
+    start = text.index("By Jane")
+    ctx = paragraph_context(text, start, start + len("By Jane Doe, CNN Business"))
+    assert ctx.after.strip().startswith("New York CNN Business —")
+    assert "Stocks fell sharply on Wednesday" in ctx.after  # not the dateline alone
 
 
 def test_empty_index_says_how_to_add_articles(app: ChatApp, seed_engine: QA) -> None:
@@ -134,7 +223,7 @@ def test_llm_answer_streams_then_shows_verified_citation(seed_engine: QA) -> Non
     drafts = [v.history[-1]["content"] for v in views if v.history[-1]["content"].endswith("▍")]
     assert len(drafts) >= 2, "the LLM's text should appear piece by piece"
     last = views[-1]
-    assert "<sup>[1]</sup>" in last.history[-1]["content"]
+    assert MARKER_1 in last.history[-1]["content"]
     assert "between two and three months" in last.sources
 
 
@@ -182,7 +271,7 @@ def test_render_escapes_hostile_article_text() -> None:
 
     md = answer_markdown(ans)
     # the only tags are our own markers; every "<" of the article is an entity
-    assert re.sub(r"</?sup>", "", md).count("<") == 0
+    assert md.replace(MARKER_1, "").count("<") == 0
     assert "&lt;script&gt;" in md and "&lt;img src\\=x onerror\\=alert\\(1\\)&gt;" in md
     assert "](javascript" not in md and "\\[click\\]\\(javascript\\:alert\\(1\\)\\)" in md
     # and it reads back as the original text for the follow-up logic
@@ -208,10 +297,12 @@ def test_hostile_article_is_escaped_end_to_end(app: ChatApp, seed_engine: QA) ->
         assert "javascript:" not in out or "href='javascript" not in out
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in sources
     assert "&lt;img src=x onerror=alert(1)&gt;" in passages
-    assert re.sub(r"</?sup>|</?strong>", "", reply).count("<") == 0
+    assert reply.replace(MARKER_1, "").count("<") == 0
     assert "](javascript" not in reply
     titles = [row[0] for row in app.library_rows()]
-    assert HOSTILE_TITLE in titles  # the Dataframe shows cells as text
+    assert HOSTILE_TITLE in titles
+    table = library_html(app.library_rows())
+    assert "<script" not in table and "&lt;script&gt;alert(1)&lt;/script&gt;" in table
 
 
 # ---- the library ---------------------------------------------------------------------------
@@ -231,6 +322,9 @@ def test_upload_indexes_good_files_and_reports_bad_ones(app: ChatApp, tmp_path: 
     status = plain_text(view.status)  # the status is escaped Markdown
     assert "Indexed 2 articles from 3 files: 2 new" in status
     assert "broken.jsonl:2: invalid JSON" in status and "notes.pdf: unsupported" in status
+    # each file gets a line of its own, the good ones too
+    assert "✓ bridge.txt: “Harbour bridge reopens” (new)" in status
+    assert "✓ broken.jsonl: “(untitled) fine record about ports" in status
     assert str(tmp_path) not in status  # only file names, never server paths
     assert any(d.startswith("Reading bridge.txt") for _, d in steps)
     assert any(d.startswith("Indexing 2 article") for _, d in steps)
@@ -239,6 +333,10 @@ def test_upload_indexes_good_files_and_reports_bad_ones(app: ChatApp, tmp_path: 
     assert "3 articles" in status and not view.notice
     assert "National Post" in view.outlets
     assert app.upload([]).status.startswith("Choose one or more files")
+    # files the browser kept back (too large) are reported beside the ones it sent
+    refused = app.upload([], refused=["huge.txt: file is 30.0 MB, over the 20 MB limit"])
+    assert "⚠️ huge.txt: file is 30.0 MB" in plain_text(refused.status)
+    assert "Nothing was indexed" in refused.status
 
 
 def test_paste_text_and_html_then_delete(app: ChatApp) -> None:
@@ -260,9 +358,19 @@ def test_paste_text_and_html_then_delete(app: ChatApp) -> None:
     assert app.paste("x", "  ").status.startswith("Paste the article")
 
     port_id = next(aid for label, aid in view.articles if label.startswith("Port strike"))
+    assert "Delete “Port strike ends” from the library?" in plain_text(app.delete_prompt(port_id))
+    assert app.delete_prompt("") == ""
     after = app.delete(port_id)
     assert "Deleted “Port strike ends”" in plain_text(after.status)
     assert port_id not in [r[5] for r in after.rows]
+    # undo puts it back, text and metadata as they were
+    assert app.can_undo(port_id)
+    back = app.undo_delete(port_id)
+    assert "Restored “Port strike ends”" in plain_text(back.status)
+    row = next(r for r in back.rows if r[5] == port_id)
+    assert row[:2] == ["Port strike ends", "Harbour Times"]
+    assert not app.can_undo(port_id)  # once
+    assert "Too late to undo" in app.undo_delete(port_id).status
     assert "No article with id" in app.delete("nope").status
     assert app.delete("").status.startswith("Pick the article")
 

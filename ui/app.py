@@ -14,8 +14,10 @@ rows) so tests can drive it without a browser; :func:`build_app` wires them to G
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -27,13 +29,15 @@ from ui.chat import (  # noqa: E402  (re-exported: ui.app is where callers look 
     EMPTY_INDEX,
     EXAMPLE_QUESTION,
     THINKING,
+    UNDO_SECONDS,
     UPLOAD_TYPES,
     ChatApp,
     ChatView,
     LibraryView,
     engine_history,
 )
-from ui.render import passages_label, sources_html  # noqa: E402
+from ui.render import library_html, passages_label, sources_html  # noqa: E402
+from ui.style import CSS, page_script  # noqa: E402
 
 __all__ = [
     "CSS",
@@ -50,67 +54,122 @@ __all__ = [
     "theme",
 ]
 
-CSS = """
-/* Gradio's bundled Source Sans Pro SemiBold is a few-glyph subset: bold text mixes in
-   fallback glyphs. This family maps every weight to the complete Regular and Bold files. */
-@font-face {font-family: 'QA Sans'; font-weight: 100 500; font-style: normal;
-            src: url('static/fonts/SourceSansPro/SourceSansPro-Regular.woff2') format('woff2');}
-@font-face {font-family: 'QA Sans'; font-weight: 600 900; font-style: normal;
-            src: url('static/fonts/SourceSansPro/SourceSansPro-Bold.woff2') format('woff2');}
-.qa-header h1 {font-size: 1.6rem; margin: 0 0 2px 0;}
-.qa-header p {margin: 0; color: var(--body-text-color-subdued);}
-#qa-chat strong, .qa-sources b, .qa-title, .qa-passage b {font-weight: 600;}
-#qa-chat sup {color: #2563eb; font-weight: 600; margin-left: 1px;}
-#qa-status p {margin: 4px 0; color: var(--body-text-color-subdued); font-size: 0.92em;}
-#qa-notice {border: 1px solid #f59e0b; background: #fffbeb; color: #92400e;
-            border-radius: 8px; padding: 8px 12px;}
-.qa-sources {display: flex; flex-direction: column; gap: 10px;}
-.qa-source {border: 1px solid var(--border-color-primary); border-left: 4px solid #2563eb;
-            border-radius: 8px; padding: 10px 12px; background: var(--background-fill-primary);}
-.qa-source-head {line-height: 1.3;}
-.qa-n {font-weight: 600; color: #2563eb; margin-right: 4px;}
-.qa-meta {font-size: 0.85em; color: var(--body-text-color-subdued); margin-top: 2px;}
-.qa-meta span + span::before, .qa-meta span + a::before, .qa-meta a::before {content: " · ";}
-.qa-meta a {color: #2563eb;}
-.qa-quote {margin: 8px 0 4px 0; padding: 2px 0 2px 10px; border-left: 3px solid #d1d5db;
-           font-style: italic;}
-.qa-quote mark, .qa-ctx-quote mark {background: #fde68a; color: inherit; font-style: normal;
-           padding: 0 2px; border-radius: 3px;}
-.qa-context summary {cursor: pointer; font-size: 0.85em; color: #2563eb;}
-.qa-para {font-size: 0.92em; margin: 6px 0 0 0;}
-.qa-ctx-quote {background: #eff6ff; border-radius: 3px;}
-.qa-passages {max-height: 540px; overflow-y: auto; padding-right: 4px;}
-#qa-library, #qa-library * {font-family: var(--font) !important;}
-.qa-passage {border-top: 1px solid var(--border-color-primary); padding: 6px 0;}
-.qa-passage p {margin: 4px 0; font-size: 0.92em;}
-.qa-cited {color: #059669; font-size: 0.8em; border: 1px solid #059669; border-radius: 4px;
-           padding: 0 4px;}
-.qa-uncited {color: #6b7280; font-size: 0.8em; border: 1px solid #d1d5db; border-radius: 4px;
-             padding: 0 4px;}
-.qa-empty {color: var(--body-text-color-subdued);}
-"""
-
 
 def build_app(engine: QA | None = None) -> Any:
     """Build the Gradio Blocks app over an engine (default: settings from the environment).
 
-    Launch it with :func:`launch`, which adds the stylesheet and theme.
+    Launch it with :func:`launch`, which adds the stylesheet, page script and theme.
     """
     import gradio as gr
 
     engine = engine or QA(Settings.from_env())
     app = ChatApp(engine)
-    settings = engine.settings
+    with gr.Blocks(title="article-qa") as demo:
+        gr.HTML(
+            "<div class='qa-header'><h1>article-qa</h1><p>Ask questions about your news "
+            "articles. Every answer cites the exact sentence it comes from.</p></div>"
+        )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                chat = _chat_tab(gr, app)
+            with gr.Tab("Library", id="library"):
+                fill_library, library_out = _library_tab(gr, app, chat)
+        demo.load(fill_library, None, library_out, api_visibility="private")
+        _api(gr, app)
+    # Answers are CPU-bound and short: a few at a time; writers have their own limit of 1.
+    demo.queue(default_concurrency_limit=4, max_size=64)
+    demo.qa_app = app
+    return demo
+
+
+def _scope_choices(articles: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [("All articles", ""), *articles]
+
+
+def _chat_tab(gr: Any, app: ChatApp) -> dict[str, Any]:
+    """The Chat tab: the chat, the question box with its filter chips, sources, settings.
+
+    Returns the components the Library tab updates (``notice``, ``scope``, ``outlets``).
+    """
+    settings = app.engine.settings
     modes = ["extractive", "llm"] if settings.llm_available else ["extractive"]
+    notice = gr.Markdown(visible=False, elem_id="qa-notice")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=300):
+            chatbot = gr.Chatbot(
+                show_label=False,
+                height=460,
+                elem_id="qa-chat",
+                sanitize_html=True,
+                buttons=["copy"],
+                latex_delimiters=[],
+                examples=[{"text": EXAMPLE_QUESTION}],
+                placeholder="**Ask about the articles in your library.**  \n"
+                "Answers quote their sources; try the example:",
+            )
+            with gr.Row():
+                box = gr.Textbox(
+                    placeholder="Ask a question about the articles…",
+                    show_label=False,
+                    scale=5,
+                    elem_id="qa-question",
+                    autofocus=True,
+                    max_lines=4,
+                )
+                send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
+            # what limits the next answer, beside the box; a chip's ✕ removes its filter
+            with gr.Row(elem_id="qa-chips"):
+                chips = [
+                    gr.Button(
+                        "", visible=False, size="sm", elem_classes="qa-chip", elem_id=f"qa-chip-{n}"
+                    )
+                    for n in ("article", "outlets", "from", "to")
+                ]
+            scope = gr.Dropdown(
+                choices=[("All articles", "")],
+                value="",
+                label="Ask about",
+                info="Pick one article to limit questions to it (the one “this article” means)",
+                elem_id="qa-scope",
+            )
+            with gr.Accordion("More filters", open=False, elem_id="qa-filters"):
+                outlets = gr.Dropdown(choices=[], multiselect=True, label="Only these outlets")
+                with gr.Row():
+                    date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD")
+                    date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD")
+            with gr.Row():
+                status = gr.Markdown(elem_id="qa-status")
+                new_chat = gr.Button(
+                    "New chat", size="sm", scale=0, min_width=110, elem_id="qa-new-chat"
+                )
+        with gr.Column(scale=2, min_width=300):
+            gr.Markdown("### Sources")
+            sources = gr.HTML(sources_html(None), elem_id="qa-sources")
+            with gr.Accordion(
+                passages_label(None), open=False, elem_id="qa-passages"
+            ) as passages_box:
+                passages = gr.HTML("")
+            with gr.Accordion("Settings", open=False, elem_id="qa-settings"):
+                k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages to retrieve")
+                mode = gr.Radio(
+                    modes,
+                    label="Answer mode",
+                    value=settings.answer_mode if settings.answer_mode in modes else "extractive",
+                    info=None
+                    if settings.llm_available
+                    else "LLM answers need a server: set QA_LLM_MODEL (and QA_LLM_BASE_URL).",
+                )
 
     def chat_updates(view: ChatView) -> tuple[Any, ...]:
+        box_open = {"open": True} if view.open_passages else {}
         return (
             view.history,
             view.sources,
             view.passages,
-            gr.Accordion(label=view.passages_label),
+            gr.Accordion(label=view.passages_label, **box_open),
             view.status,
             view.question,
+            gr.Dropdown(choices=_scope_choices(view.articles), value=view.article),
         )
 
     def respond(
@@ -126,23 +185,6 @@ def build_app(engine: QA | None = None) -> Any:
         for view in app.respond(message, history, k, mode, outlets, date_from, date_to, article):
             yield chat_updates(view)
 
-    def library_updates(view: LibraryView, reset_scope: bool = False) -> tuple[Any, ...]:
-        scope = [("All articles", ""), *view.articles]
-        return (
-            view.status,
-            view.rows,
-            gr.Dropdown(choices=view.outlets),
-            gr.Dropdown(choices=view.articles, value=None),
-            gr.Dropdown(choices=scope, value="") if reset_scope else gr.Dropdown(choices=scope),
-            gr.Markdown(view.notice, visible=bool(view.notice)),
-        )
-
-    tracker = gr.Progress(track_tqdm=True)  # also shows the embedding model's tqdm bar
-
-    def upload(files: list[str] | None, progress: gr.Progress = tracker) -> tuple[Any, ...]:
-        view = app.upload(files, progress=lambda frac, desc: progress(frac, desc=desc))
-        return (*library_updates(view), None)
-
     def example_text(evt: gr.SelectData) -> str:
         value = evt.value
         return str(value.get("text", "")) if isinstance(value, dict) else str(value)
@@ -151,179 +193,212 @@ def build_app(engine: QA | None = None) -> Any:
     # annotations` leaves as a string it cannot resolve here
     example_text.__annotations__["evt"] = gr.SelectData
 
-    with gr.Blocks(title="article-qa") as demo:
-        gr.HTML(
-            "<div class='qa-header'><h1>article-qa</h1><p>Ask questions about your news "
-            "articles. Every answer cites the exact sentence it comes from.</p></div>"
-        )
-        with gr.Tabs():
-            with gr.Tab("Chat", id="chat"):
-                notice = gr.Markdown(visible=False, elem_id="qa-notice")
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(
-                            show_label=False,
-                            height=460,
-                            elem_id="qa-chat",
-                            sanitize_html=True,
-                            buttons=["copy"],
-                            latex_delimiters=[],
-                            examples=[{"text": EXAMPLE_QUESTION}],
-                            placeholder="**Ask about the articles in your library.**  \n"
-                            "Answers quote their sources; try the example:",
-                        )
-                        with gr.Row():
-                            box = gr.Textbox(
-                                placeholder="Ask a question about the articles…",
-                                show_label=False,
-                                scale=5,
-                                elem_id="qa-question",
-                                autofocus=True,
-                                max_lines=4,
-                            )
-                            send = gr.Button(
-                                "Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send"
-                            )
-                        with gr.Row():
-                            status = gr.Markdown(elem_id="qa-status")
-                            new_chat = gr.Button(
-                                "New chat", size="sm", scale=0, min_width=110, elem_id="qa-new-chat"
-                            )
-                    with gr.Column(scale=2):
-                        gr.Markdown("### Sources")
-                        sources = gr.HTML(sources_html(None), elem_id="qa-sources")
-                        with gr.Accordion(
-                            passages_label(None), open=False, elem_id="qa-passages"
-                        ) as passages_box:
-                            passages = gr.HTML("")
-                        with gr.Accordion("Settings", open=False, elem_id="qa-settings"):
-                            k = gr.Slider(
-                                1, 20, value=settings.k, step=1, label="Passages to retrieve"
-                            )
-                            mode = gr.Radio(
-                                modes,
-                                label="Answer mode",
-                                value=settings.answer_mode
-                                if settings.answer_mode in modes
-                                else "extractive",
-                                info=None
-                                if settings.llm_available
-                                else "LLM answers need a server: set QA_LLM_MODEL (and "
-                                "QA_LLM_BASE_URL).",
-                            )
-                            scope = gr.Dropdown(
-                                choices=[("All articles", "")],
-                                value="",
-                                label="Ask about",
-                                info="One article: the one “this article” means",
-                                elem_id="qa-scope",
-                            )
-                            outlets = gr.Dropdown(
-                                choices=[], multiselect=True, label="Only these outlets"
-                            )
-                            with gr.Row():
-                                date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD")
-                                date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD")
-            with gr.Tab("Library", id="library"):
-                lib_status = gr.Markdown(elem_id="qa-library-status")
-                table = gr.Dataframe(
-                    headers=["title", "outlet", "byline", "date", "chunks", "id"],
-                    datatype=["str", "str", "str", "str", "number", "str"],
-                    interactive=False,
-                    elem_id="qa-library",
-                    wrap=True,
-                    column_widths=["38%", "14%", "16%", "10%", "7%", "15%"],
+    # the question box, the Ask button and the example all answer the same way
+    chat_in = [box, chatbot, k, mode, outlets, date_from, date_to, scope]
+    chat_out = [chatbot, sources, passages, passages_box, status, box, scope]
+    private: dict[str, Any] = {"api_visibility": "private"}
+    box.submit(respond, chat_in, chat_out, concurrency_id="chat", **private)
+    send.click(respond, chat_in, chat_out, concurrency_id="chat", **private)
+    chatbot.example_select(example_text, None, box, queue=False, **private).then(
+        respond, chat_in, chat_out, concurrency_id="chat", **private
+    )
+
+    def reset() -> tuple[Any, ...]:
+        return ([], sources_html(None), "", gr.Accordion(label=passages_label(None)), "", "")
+
+    new_chat.click(reset, None, chat_out[:-1], queue=False, **private)
+    chatbot.clear(reset, None, chat_out[:-1], queue=False, **private)
+
+    def show_chips(
+        article: str | None, outlets: list[str] | None, date_from: str, date_to: str
+    ) -> tuple[Any, ...]:
+        labels = app.chips(article, outlets, date_from, date_to)
+        return tuple(gr.Button(value=label or " ", visible=bool(label)) for label in labels)
+
+    filters = [scope, outlets, date_from, date_to]
+    for f in filters:
+        f.change(show_chips, filters, chips, queue=False, **private)
+    cleared: tuple[Any, ...] = ("", [], "", "")
+    for chip, f, empty in zip(chips, filters, cleared):
+        chip.click(partial(lambda e: e, empty), None, f, queue=False, **private)
+    return {"notice": notice, "scope": scope, "outlets": outlets}
+
+
+def _library_tab(
+    gr: Any, app: ChatApp, chat: dict[str, Any]
+) -> tuple[Callable[[], tuple[Any, ...]], list[Any]]:
+    """The Library tab: the article list, upload, paste, and delete (asked once, undoable).
+
+    Returns the function that fills the tab and its outputs, for the page's load event.
+    """
+    lib_status = gr.Markdown(elem_id="qa-library-status")
+    table = gr.HTML(library_html([]), elem_id="qa-library")
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            gr.Markdown(
+                "#### Upload files\nText, Markdown, saved web pages, or "
+                "JSON/JSONL records with `text` and optional `title`, "
+                "`source`, `author`, `date`, `url` ("
+                + " ".join(UPLOAD_TYPES)
+                + "). Files are indexed as soon as they are uploaded; each gets a line in "
+                "the results above."
+            )
+            files = gr.File(
+                file_count="multiple",
+                label="Articles",
+                elem_id="qa-upload",
+                height=150,
+            )
+            # filled by the page script with the files the browser kept back (too large)
+            refused = gr.Textbox(elem_id="qa-refused", elem_classes="qa-hidden", show_label=False)
+            gr.Markdown("#### Delete an article")
+            with gr.Row():
+                del_pick = gr.Dropdown(
+                    choices=[],
+                    show_label=False,
+                    scale=3,
+                    elem_id="qa-delete-pick",
+                    info="Pick the article to remove",
                 )
-                with gr.Row(equal_height=False):
-                    with gr.Column():
-                        gr.Markdown(
-                            "#### Upload files\nText, Markdown, saved web pages, or "
-                            "JSON/JSONL records with `text` and optional `title`, "
-                            "`source`, `author`, `date`, `url`. Files are indexed as "
-                            "soon as they are uploaded."
-                        )
-                        files = gr.File(
-                            file_count="multiple",
-                            file_types=UPLOAD_TYPES,
-                            label="Articles (.txt .md .html .json .jsonl)",
-                            elem_id="qa-upload",
-                            height=150,
-                        )
-                        gr.Markdown("#### Delete an article")
-                        with gr.Row():
-                            del_pick = gr.Dropdown(
-                                choices=[],
-                                show_label=False,
-                                scale=3,
-                                elem_id="qa-delete-pick",
-                                info="Pick the article to remove",
-                            )
-                            delete = gr.Button(
-                                "Delete", variant="stop", scale=1, min_width=90, elem_id="qa-delete"
-                            )
-                    with gr.Column():
-                        gr.Markdown(
-                            "#### Paste an article\nIts text, or the saved HTML of its page."
-                        )
-                        p_title = gr.Textbox(label="Headline")
-                        with gr.Row():
-                            p_source = gr.Textbox(label="Outlet")
-                            p_url = gr.Textbox(label="URL")
-                        p_text = gr.Textbox(
-                            label="Text or HTML", lines=6, max_lines=14, elem_id="qa-paste"
-                        )
-                        paste = gr.Button("Index pasted article", elem_id="qa-index-paste")
+                delete = gr.Button(
+                    "Delete…", variant="stop", scale=1, min_width=90, elem_id="qa-delete"
+                )
+            with gr.Row(visible=False, elem_id="qa-delete-confirm") as confirm_row:
+                confirm_text = gr.Markdown()
+                confirm = gr.Button(
+                    "Delete",
+                    variant="stop",
+                    size="sm",
+                    scale=0,
+                    min_width=80,
+                    elem_id="qa-delete-yes",
+                )
+                cancel = gr.Button(
+                    "Cancel", size="sm", scale=0, min_width=80, elem_id="qa-delete-no"
+                )
+            with gr.Row(visible=False, elem_id="qa-undo") as undo_row:
+                undo_text = gr.Markdown()
+                undo = gr.Button("Undo", size="sm", scale=0, min_width=80, elem_id="qa-undo-btn")
+            deleted = gr.State("")
+            undo_timer = gr.Timer(UNDO_SECONDS, active=False)
+        with gr.Column():
+            gr.Markdown("#### Paste an article\nIts text, or the saved HTML of its page.")
+            p_title = gr.Textbox(label="Headline")
+            with gr.Row():
+                p_source = gr.Textbox(label="Outlet")
+                p_url = gr.Textbox(label="URL")
+            p_text = gr.Textbox(label="Text or HTML", lines=6, max_lines=14, elem_id="qa-paste")
+            paste = gr.Button("Index pasted article", elem_id="qa-index-paste")
 
-        # chat: the question box, the Ask button and the example all answer the same way
-        chat_in = [box, chatbot, k, mode, outlets, date_from, date_to, scope]
-        chat_out = [chatbot, sources, passages, passages_box, status, box]
-        box.submit(respond, chat_in, chat_out, api_visibility="private", concurrency_id="chat")
-        send.click(respond, chat_in, chat_out, api_visibility="private", concurrency_id="chat")
-        chatbot.example_select(example_text, None, box, api_visibility="private", queue=False).then(
-            respond, chat_in, chat_out, api_visibility="private", concurrency_id="chat"
+    def library_updates(view: LibraryView) -> tuple[Any, ...]:
+        return (
+            view.status,
+            view.table,
+            gr.Dropdown(choices=view.outlets),
+            gr.Dropdown(choices=view.articles, value=None),
+            gr.Dropdown(choices=_scope_choices(view.articles)),
+            gr.Markdown(view.notice, visible=bool(view.notice)),
         )
 
-        def reset() -> tuple[Any, ...]:
-            return ([], sources_html(None), "", gr.Accordion(label=passages_label(None)), "", "")
+    lib_out = [lib_status, table, chat["outlets"], del_pick, chat["scope"], chat["notice"]]
+    private: dict[str, Any] = {"api_visibility": "private"}
+    # one writer at a time, on its own queue so questions are not held up
+    writes: dict[str, Any] = {
+        "concurrency_id": "ingest",
+        "concurrency_limit": 1,
+        "show_progress_on": [table],
+        **private,
+    }
+    tracker = gr.Progress(track_tqdm=True)  # also shows the embedding model's tqdm bar
 
-        new_chat.click(reset, None, chat_out, api_visibility="private", queue=False)
-        chatbot.clear(reset, None, chat_out, api_visibility="private", queue=False)
+    def upload(
+        paths: list[str] | None, kept_back: str, progress: gr.Progress = tracker
+    ) -> tuple[Any, ...]:
+        view = app.upload(
+            paths,
+            progress=lambda frac, desc: progress(frac, desc=desc),
+            refused=_refused(kept_back),
+        )
+        return (*library_updates(view), None, "")
 
-        # library: one writer at a time, on its own queue so questions are not held up
-        lib_out = [lib_status, table, outlets, del_pick, scope, notice]
-        writes: dict[str, Any] = {
-            "api_visibility": "private",
-            "concurrency_id": "ingest",
-            "concurrency_limit": 1,
-            "show_progress_on": [table],
-        }
-        files.upload(upload, [files], [*lib_out, files], **writes)
-        paste.click(
-            lambda *a: library_updates(app.paste(*a)),
-            [p_title, p_text, p_source, p_url],
-            lib_out,
-            **writes,
-        )
-        delete.click(
-            lambda i: library_updates(app.delete(i), reset_scope=True),
-            [del_pick],
-            lib_out,
-            **writes,
-        )
-        demo.load(
-            lambda: library_updates(app.library_view()), None, lib_out, api_visibility="private"
+    def refused_only(kept_back: str) -> tuple[Any, ...]:
+        # every file was kept back: no upload event comes, so report them here
+        report = _refused_report(kept_back)
+        if report is None or report[1] > 0:
+            return tuple(gr.skip() for _ in range(len(lib_out) + 1))
+        return (*library_updates(app.upload(None, refused=report[0])), "")
+
+    files.upload(upload, [files, refused], [*lib_out, files, refused], **writes)
+    refused.change(refused_only, [refused], [*lib_out, refused], **writes)
+    paste.click(
+        lambda *a: library_updates(app.paste(*a)),
+        [p_title, p_text, p_source, p_url],
+        lib_out,
+        **writes,
+    )
+
+    def ask_delete(article_id: str | None) -> tuple[Any, ...]:
+        prompt = app.delete_prompt(article_id)
+        if not prompt:
+            return ("Pick the article to delete first.", gr.Row(visible=False), "")
+        return (gr.skip(), gr.Row(visible=True), prompt)
+
+    def do_delete(article_id: str | None) -> tuple[Any, ...]:
+        view = app.delete(article_id)
+        done = app.can_undo(article_id)
+        return (
+            *library_updates(view),
+            gr.Row(visible=False),
+            gr.Row(visible=done),
+            view.status.split("\n\n")[0],
+            article_id or "",
+            gr.Timer(active=done),
         )
 
-        # the named API endpoint for gradio_client
-        api_q = gr.Textbox(visible=False, label="question")
-        api_h = gr.Textbox(visible=False, value="[]", label="history_json")
-        api_out = gr.JSON(visible=False, label="answer")
-        api_btn = gr.Button(visible=False)
-        api_btn.click(app.api_ask, [api_q, api_h], api_out, api_name="ask", concurrency_id="chat")
-    # Answers are CPU-bound and short: a few at a time; writers have their own limit of 1.
-    demo.queue(default_concurrency_limit=4, max_size=64)
-    demo.qa_app = app
-    return demo
+    def do_undo(article_id: str) -> tuple[Any, ...]:
+        return (*library_updates(app.undo_delete(article_id)), gr.Row(visible=False), "")
+
+    def undo_expired() -> tuple[Any, ...]:
+        return (gr.Row(visible=False), gr.Timer(active=False))
+
+    delete.click(
+        ask_delete, [del_pick], [lib_status, confirm_row, confirm_text], queue=False, **private
+    )
+    cancel.click(lambda: gr.Row(visible=False), None, confirm_row, queue=False, **private)
+    confirm.click(
+        do_delete,
+        [del_pick],
+        [*lib_out, confirm_row, undo_row, undo_text, deleted, undo_timer],
+        **writes,
+    )
+    undo.click(do_undo, [deleted], [*lib_out, undo_row, deleted], **writes)
+    undo_timer.tick(undo_expired, None, [undo_row, undo_timer], queue=False, **private)
+    return lambda: library_updates(app.library_view()), lib_out
+
+
+def _refused_report(value: str) -> tuple[list[str], int] | None:
+    """The page script's note of files kept back: ``(["name: why", ...], files still sent)``."""
+    try:
+        data = json.loads(value or "null")
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return [str(r) for r in data.get("refused") or []], int(data.get("pending") or 0)
+
+
+def _refused(value: str) -> list[str]:
+    report = _refused_report(value)
+    return report[0] if report else []
+
+
+def _api(gr: Any, app: ChatApp) -> None:
+    """The named ``/ask`` endpoint for gradio_client (hidden components)."""
+    api_q = gr.Textbox(visible=False, label="question")
+    api_h = gr.Textbox(visible=False, value="[]", label="history_json")
+    api_out = gr.JSON(visible=False, label="answer")
+    api_btn = gr.Button(visible=False)
+    api_btn.click(app.api_ask, [api_q, api_h], api_out, api_name="ask", concurrency_id="chat")
 
 
 def theme() -> Any:
@@ -362,6 +437,7 @@ def launch(
         auth=auth,
         show_error=False,
         css=CSS,
+        head=page_script(engine.settings.max_file_mb),
         theme=theme(),
         footer_links=["api"],
         quiet=quiet,

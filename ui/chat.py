@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,7 +30,9 @@ from ui.render import (
     Context,
     answer_markdown,
     context_key,
+    details_html,
     escape_markdown,
+    library_html,
     markdown_with_markers,
     paragraph_context,
     passages_html,
@@ -37,6 +41,7 @@ from ui.render import (
     query_markdown,
     sources_html,
 )
+from ui.wording import ABSTAIN_PREFIXES, Scope, short
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ EMPTY_INDEX = (
     "(.txt .md .html .json .jsonl) or paste an article's text."
 )
 THINKING = "…"
+UNDO_SECONDS = 30.0
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
@@ -58,8 +64,12 @@ class ChatView(NamedTuple):
         sources: The sources panel's HTML.
         passages: The retrieved passages' HTML (behind a toggle).
         passages_label: The toggle's label.
-        status: The searched query, or why nothing was asked (Markdown).
+        status: What was searched beyond the question, or why nothing was asked (Markdown).
         question: What stays in the question box.
+        article: The article filter in effect (its id), "" when none: a filter naming a
+            deleted article is cleared.
+        articles: ``(label, article id)`` choices for the *Ask about* picker, as the index is now.
+        open_passages: Whether to open the passages panel (an abstention points at it).
     """
 
     history: list[dict[str, str]]
@@ -68,6 +78,25 @@ class ChatView(NamedTuple):
     passages_label: str
     status: str
     question: str
+    article: str = ""
+    articles: list[tuple[str, str]] = []
+    open_passages: bool = False
+
+
+class FilterChips(NamedTuple):
+    """The labels of the removable chips beside the question box ("" hides a chip).
+
+    Attributes:
+        article: "About: <headline>" when one article is picked.
+        outlets: "Outlet: <names>" when an outlet filter is set.
+        date_from: "From <date>".
+        date_to: "To <date>".
+    """
+
+    article: str
+    outlets: str
+    date_from: str
+    date_to: str
 
 
 class LibraryView(NamedTuple):
@@ -79,6 +108,7 @@ class LibraryView(NamedTuple):
         outlets: The outlets, for the chat's outlet filter.
         articles: ``(label, article id)`` choices for the delete picker.
         notice: The chat tab's empty-index message, or "" when articles are indexed.
+        table: The article list as HTML (:func:`ui.render.library_html`).
     """
 
     status: str
@@ -86,6 +116,7 @@ class LibraryView(NamedTuple):
     outlets: list[str]
     articles: list[tuple[str, str]]
     notice: str
+    table: str = ""
 
 
 Progress = Callable[[float, str], None]
@@ -108,6 +139,8 @@ def engine_history(history: list[Any] | None) -> list[dict[str, str]]:
         ):
             continue
         text = plain_text(text)
+        if m["role"] == "assistant" and text.startswith(ABSTAIN_PREFIXES):
+            continue  # an abstention holds nothing a follow-up could lean on
         out.append({"role": str(m["role"]), "content": text})
     return out
 
@@ -117,6 +150,43 @@ class ChatApp:
 
     def __init__(self, engine: QA) -> None:
         self.engine = engine
+        # headlines of deleted articles, so a chat still filtered to one can name it
+        self._gone: dict[str, str] = {}
+        # deleted articles that can still be restored: id -> (article, time of deletion)
+        self._undo: dict[str, tuple[Article, float]] = {}
+        self._lock = threading.Lock()
+
+    # ---- filters ----------------------------------------------------------------------
+
+    def _title(self, article_id: str) -> str:
+        try:
+            a = self.engine.index.article(article_id)
+        except (KeyError, QAError):
+            return self._gone.get(article_id, "")
+        return a.title or _untitled(a)
+
+    def article_choices(self) -> list[tuple[str, str]]:
+        """``(label, article id)`` for every indexed article (the pickers' choices)."""
+        try:
+            return [(_article_label(a), a.id) for a in self.engine.index.articles]
+        except QAError:
+            return []
+
+    def chips(
+        self,
+        article: str | None = None,
+        outlets: list[str] | None = None,
+        date_from: str = "",
+        date_to: str = "",
+    ) -> FilterChips:
+        """The chips for the filters set: what limits the next answer, each removable."""
+        title = self._title(article) if article else ""
+        return FilterChips(
+            f"About: {short(title, 40)} ✕" if article else "",
+            f"Outlet: {', '.join(outlets)} ✕" if outlets else "",
+            f"From {date_from.strip()} ✕" if (date_from or "").strip() else "",
+            f"To {date_to.strip()} ✕" if (date_to or "").strip() else "",
+        )
 
     # ---- chat -------------------------------------------------------------------------
 
@@ -175,11 +245,29 @@ class ChatApp:
                 return
         previous = engine_history(history)
         asked = history + [{"role": "user", "content": escape_markdown(message)}]
+        choices = self.article_choices()
+        stale = ""
+        if article and article not in {aid for _, aid in choices}:
+            # picked in this tab, deleted since (here or in another tab): ask every article
+            gone = self._gone.get(article, "")
+            stale = (
+                f"The article you were asking about{f', “{gone}”,' if gone else ''} is no "
+                "longer in the library, so this answer searched every article."
+            )
+            article = ""
+        article = article or ""
 
         def step(reply: str) -> ChatView:
             # a fresh list per step: each view stays as it was yielded
             return ChatView(
-                [*asked, {"role": "assistant", "content": reply}], empty_sources, "", label, "", ""
+                [*asked, {"role": "assistant", "content": reply}],
+                empty_sources,
+                "",
+                label,
+                "",
+                "",
+                article,
+                choices,
             )
 
         yield step(THINKING)
@@ -215,13 +303,25 @@ class ChatApp:
                 f"({escape_markdown(type(e).__name__)}); the server log has the details."
             )
             return
+        scope = Scope(
+            article_title=self._title(article) if article else "",
+            outlets=tuple(outlets or ()),
+            date_from=date_from,
+            date_to=date_to,
+        )
+        reply = answer_markdown(answer, scope)
+        if stale:
+            reply += f"\n\n_{escape_markdown(stale)}_"
         yield ChatView(
-            [*asked, {"role": "assistant", "content": answer_markdown(answer)}],
+            [*asked, {"role": "assistant", "content": reply}],
             sources_html(answer, self.citation_context(answer)),
-            passages_html(answer.passages, answer.citations),
+            passages_html(answer.passages, answer.citations) + details_html(answer),
             passages_label(answer),
             query_markdown(answer),
             "",
+            article,
+            choices,
+            answer.abstained and bool(answer.passages),
         )
 
     def citation_context(self, answer: Answer) -> dict[str, Context]:
@@ -270,42 +370,56 @@ class ChatApp:
             idx = self.engine.index
         except QAError as e:
             msg = f"⚠️ {escape_markdown(str(e))}"
-            return LibraryView(status or msg, [], [], [], msg)
+            return LibraryView(status or msg, [], [], [], msg, library_html([]))
         n_articles, n_chunks = len(idx.articles), len(idx.chunks)
         summary = f"**{_plural(n_articles, 'article')}**, {_plural(n_chunks, 'chunk')} indexed."
         outlets = sorted({a.source for a in idx.articles if a.source})
         choices = [(_article_label(a), a.id) for a in idx.articles]
+        rows = self.library_rows()
         return LibraryView(
             f"{status}\n\n{summary}" if status else summary,
-            self.library_rows(),
+            rows,
             outlets,
             choices,
             "" if n_chunks else EMPTY_INDEX,
+            library_html(rows),
         )
 
-    def upload(self, files: list[Any] | None, progress: Progress | None = None) -> LibraryView:
-        """Read and index uploaded files; a file that fails is reported, the rest indexed.
+    def upload(
+        self,
+        files: list[Any] | None,
+        progress: Progress | None = None,
+        refused: list[str] | None = None,
+    ) -> LibraryView:
+        """Read and index uploaded files: one line per file says what became of it.
+
+        A file that fails is reported and the rest indexed; the lines stay in the Library's
+        status until the next action.
 
         Args:
             files: Paths of the uploaded files (Gradio's temp copies, named as uploaded).
             progress: Called with (fraction, description) while reading and indexing.
+            refused: ``"name: why"`` for files the browser would not send (too large); they
+                get a line of their own too.
         """
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in files or []]
-        if not paths:
+        refused = [r for r in refused or [] if r.strip()]
+        if not paths and not refused:
             return self.library_view("Choose one or more files to upload.")
-        articles: list[Article] = []
-        errors: list[str] = []
+        per_file: list[tuple[str, list[Article], list[str]]] = []
         max_bytes = int(self.engine.settings.max_file_mb * 1e6)
         for i, p in enumerate(paths):
             if progress:
                 progress(i / len(paths) * 0.2, f"Reading {Path(p).name}")
             loaded = load_paths([p], max_bytes=max_bytes)
-            articles.extend(loaded.articles)
-            errors.extend(_short_error(str(e)) for e in loaded.errors)
+            errs = [_short_error(str(e)) for e in loaded.errors]
             if not loaded.articles and not loaded.errors:
-                errors.append(f"{Path(p).name}: no article found in the file")
-        for e in errors:
+                errs.append(f"{Path(p).name}: no article found in the file")
+            per_file.append((Path(p).name, list(loaded.articles), errs))
+        articles = [a for _, arts, _ in per_file for a in arts]
+        for e in [*refused, *(e for _, _, errs in per_file for e in errs)]:
             log.warning("upload: %s", e)
+        state: dict[str, str] = {}
         lines = []
         if articles:
             if progress:
@@ -314,6 +428,14 @@ class ChatApp:
                 r = self.engine.add_articles(articles, show_progress=progress is not None)
             except QAError as e:
                 return self.library_view(f"⚠️ {escape_markdown(str(e))}")
+            for ids, what in (
+                (r.added, "new"),
+                (r.replaced, "updated"),
+                (r.unchanged, "already indexed"),
+                (r.duplicates, "duplicate"),
+            ):
+                for aid in ids:
+                    state.setdefault(aid, what)
             done = [
                 f"{n} {what}"
                 for n, what in (
@@ -324,14 +446,18 @@ class ChatApp:
                 )
                 if n > 0
             ]
+            n_files = len(paths) + len(refused)
             lines.append(
                 f"Indexed {_plural(len(articles), 'article')} from "
-                f"{_plural(len(paths), 'file')}: {', '.join(done)} "
+                f"{_plural(n_files, 'file')}: {', '.join(done)} "
                 f"({_plural(r.chunks, 'chunk')} embedded)."
             )
         else:
             lines.append("Nothing was indexed.")
-        lines += [f"- ⚠️ {escape_markdown(e)}" for e in errors]
+        for name, arts, errs in per_file:
+            lines += [_file_line(name, a, state.get(a.id, "indexed")) for a in arts]
+            lines += [f"- ⚠️ {escape_markdown(e)}" for e in errs]
+        lines += [f"- ⚠️ {escape_markdown(e)}" for e in refused]
         return self.library_view("\n".join(lines))
 
     def paste(self, title: str, text: str, source: str = "", url: str = "") -> LibraryView:
@@ -362,22 +488,68 @@ class ChatApp:
         state = "was already indexed" if r.unchanged else f"indexed ({r.chunks} chunks)"
         return self.library_view(f"“{escape_markdown(article.title or 'Pasted article')}” {state}.")
 
+    def delete_prompt(self, article_id: str | None) -> str:
+        """The question asked before deleting (Markdown), or "" when no article is picked."""
+        article_id = (article_id or "").strip()
+        if not article_id:
+            return ""
+        title = self._title(article_id) or article_id
+        return (
+            f"Delete “{escape_markdown(title)}” from the library? Answers will no longer "
+            f"cite it. You can undo this for {int(UNDO_SECONDS)} seconds."
+        )
+
     def delete(self, article_id: str | None) -> LibraryView:
-        """Remove an article by id."""
+        """Remove an article by id; :meth:`undo_delete` restores it for ``UNDO_SECONDS``."""
         article_id = (article_id or "").strip()
         if not article_id:
             return self.library_view("Pick the article to delete first.")
         try:
-            title = self.engine.article(article_id).title
+            article: Article | None = self.engine.article(article_id)
         except QAError:
-            title = article_id
+            article = None
+        title = (article.title or _untitled(article)) if article else article_id
         gone = self.engine.delete([article_id])
+        if gone and article is not None:
+            now = time.monotonic()
+            with self._lock:
+                self._gone[article_id] = title
+                self._undo = {k: v for k, v in self._undo.items() if now - v[1] <= UNDO_SECONDS}
+                self._undo[article_id] = (article, now)
         msg = (
             f"Deleted “{escape_markdown(title)}”."
             if gone
             else f"No article with id {escape_markdown(article_id)}."
         )
         return self.library_view(msg)
+
+    def can_undo(self, article_id: str | None) -> bool:
+        """Whether the deletion of ``article_id`` can still be undone."""
+        with self._lock:
+            kept = self._undo.get(article_id or "")
+        return kept is not None and time.monotonic() - kept[1] <= UNDO_SECONDS
+
+    def undo_delete(self, article_id: str | None) -> LibraryView:
+        """Put a just-deleted article back (its text and metadata as they were)."""
+        article_id = article_id or ""
+        if not self.can_undo(article_id):
+            return self.library_view(
+                f"Too late to undo: a deletion can be undone for {int(UNDO_SECONDS)} seconds."
+            )
+        with self._lock:
+            article, _ = self._undo.pop(article_id)
+        try:
+            self.engine.add_articles([article])
+        except QAError as e:
+            return self.library_view(f"⚠️ {escape_markdown(str(e))}")
+        self._gone.pop(article_id, None)
+        title = article.title or _untitled(article)
+        return self.library_view(f"Restored “{escape_markdown(title)}”.")
+
+
+def _file_line(name: str, article: Article, state: str) -> str:
+    title = article.title or _untitled(article)
+    return f"- ✓ {escape_markdown(name)}: “{escape_markdown(short(title, 80))}” ({state})"
 
 
 def _plural(n: int, word: str) -> str:
@@ -395,7 +567,11 @@ def _article_label(a: Article) -> str:
     return f"{label} — {a.source}" if a.source else label
 
 
+_OPERATOR_HINT = re.compile(r"\s*\((?:raise it with|set) QA_[A-Z_]+\)")
+
+
 def _short_error(err: str) -> str:
-    # "/tmp/gradio/abc/name.txt: message" -> "name.txt: message" (never the server's path)
+    # "/tmp/gradio/abc/name.txt: message" -> "name.txt: message" (never the server's path);
+    # a hint for the server's operator ("raise it with QA_MAX_FILE_MB") is not the reader's
     path, sep, rest = err.partition(": ")
-    return f"{Path(path).name}: {rest}" if sep else err
+    return _OPERATOR_HINT.sub("", f"{Path(path).name}: {rest}" if sep else err)
