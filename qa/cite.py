@@ -24,6 +24,7 @@ import numpy as np
 
 from qa.articles import Article
 from qa.chunking import split_sentences
+from qa.duplicates import CopyRef
 from qa.lexical import terms
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ class Citation:
         highlight_end: Offset just past the short answer, or -1.
         kind: ``"sentence"`` for a body sentence, ``"metadata"`` for a header line (byline,
             outlet, headline, date).
+        also_in: The other outlets that ran the same story (near-duplicate copies kept
+            with the cited article instead of being indexed, :mod:`qa.duplicates`).
     """
 
     n: int
@@ -81,10 +84,13 @@ class Citation:
     highlight_start: int = -1
     highlight_end: int = -1
     kind: str = "sentence"
+    also_in: tuple[CopyRef, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a JSON-serialisable dict."""
-        return asdict(self)
+        d = asdict(self)
+        d["also_in"] = [c.to_dict() for c in self.also_in]
+        return d
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(p)
 
+    p = sub.add_parser(
+        "duplicates",
+        help="list near-duplicate copies grouped at ingest, or undo a grouping",
+        description="Near-duplicate copies of a story (the same text with another intro, "
+        "tail or outlet boilerplate) are kept with the indexed article they copy instead of "
+        "being indexed; its citations list them as 'also in'. --separate indexes a copy as "
+        "an article of its own and never groups the two again.",
+    )
+    p.add_argument(
+        "--separate",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="index this copy on its own (ids as listed; repeatable)",
+    )
+    p.add_argument("--json", action="store_true", help="print the groups as JSON")
+    _add_common(p)
+
     p = sub.add_parser("list", help="list the indexed articles")
     p.add_argument("--json", action="store_true", help="print as JSON")
     _add_common(p)
@@ -277,7 +295,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         _print_ingest(result, str(engine.settings.index_path))
-    ingested = len(r.added) + len(r.replaced) + len(r.unchanged) + len(result.skipped)
+    ingested = (
+        len(r.added) + len(r.replaced) + len(r.unchanged) + len(r.copies) + len(result.skipped)
+    )
     return 1 if ingested == 0 else 0
 
 
@@ -286,6 +306,8 @@ def _print_ingest(result: IngestResult, index_path: str, prefix: str = "") -> No
     for err in result.errors:
         print(f"skipped: {err}", file=sys.stderr)
     dup = f", {len(r.duplicates)} duplicates skipped" if r.duplicates else ""
+    if r.copies:
+        dup += f", {len(r.copies)} near-duplicate copies grouped with indexed articles"
     feed = (
         f"{result.entries} feed entries, {len(result.skipped)} already indexed; "
         if result.entries or result.skipped
@@ -353,6 +375,11 @@ def _cmd_ask(args: argparse.Namespace) -> int:
                 + (f" ({meta})" if meta else "")
                 + f", characters {c.start}-{c.end}"
             )
+            if c.also_in:
+                also = "; ".join(
+                    ", ".join(x for x in (o.source or o.title, o.url) if x) for o in c.also_in
+                )
+                print(f"    also in: {also}")
     if answer.abstained and answer.passages:
         print("\nClosest passages:")
         for p in answer.passages[:3]:
@@ -422,6 +449,31 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_duplicates(args: argparse.Namespace) -> int:
+    from qa.engine import QA
+
+    engine = QA(_settings(args))
+    for copy_id in args.separate:
+        r = engine.separate(copy_id)
+        print(f"separated {copy_id}: indexed on its own ({r.chunks} new chunks)")
+    groups = engine.duplicate_groups()
+    if args.json:
+        print(json.dumps([g.to_dict() for g in groups], indent=2, ensure_ascii=False))
+        return 0
+    for g in groups:
+        a = g.article
+        print(f"{a.id}  {a.source or '-'}: {a.title or a.path}")
+        for c in g.copies:
+            o = c.article
+            print(
+                f"  copy {o.id}  {o.source or '-'}: {o.title or o.path}  "
+                f"(similarity {c.similarity:.2f}{', ' + o.url if o.url else ''})"
+            )
+    n = sum(len(g.copies) for g in groups)
+    print(f"{len(groups)} stories with near-duplicate copies, {n} copies not indexed")
+    return 0
+
+
 def _cmd_delete(args: argparse.Namespace) -> int:
     from qa.engine import QA
 
@@ -449,6 +501,7 @@ _COMMANDS = {
     "search": _cmd_search,
     "list": _cmd_list,
     "delete": _cmd_delete,
+    "duplicates": _cmd_duplicates,
     "serve": _cmd_serve,
 }
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from embeddings import EmbeddingModel, load_model
+from qa import duplicates
 from qa.answer import abstain, answer_extractive
 from qa.answer_types import Answer
 from qa.articles import Article, load_paths
@@ -54,6 +55,27 @@ class IngestResult:
             "entries": self.entries,
             "skipped": list(self.skipped),
             **self.report.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """An indexed article and the near-duplicate copies kept with it (not indexed).
+
+    Attributes:
+        article: The indexed article (the one cited).
+        copies: Its copies: other outlets' versions of the same story.
+    """
+
+    article: Article
+    copies: list[duplicates.Copy]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the group as JSON-serialisable values (copies without their text)."""
+        a = self.article
+        return {
+            "article": {"id": a.id, "title": a.title, "source": a.source, "url": a.url},
+            "copies": [c.ref().to_dict() for c in self.copies],
         }
 
 
@@ -200,9 +222,22 @@ class QA:
         )
 
     def add_articles(
-        self, articles: Sequence[Article], *, show_progress: bool = False
+        self,
+        articles: Sequence[Article],
+        *,
+        show_progress: bool = False,
+        group_copies: bool = True,
     ) -> IngestReport:
-        """Add already-parsed articles to the index (saved atomically)."""
+        """Add already-parsed articles to the index (saved atomically).
+
+        Args:
+            articles: The articles.
+            show_progress: Show progress bars.
+            group_copies: Keep near-duplicate copies of indexed (or earlier) articles with
+                the article they copy instead of indexing them (:mod:`qa.duplicates`);
+                their ids are in ``IngestReport.copies``. A copy already kept with the same
+                content counts as unchanged.
+        """
         # Writers work on their own copy of the index and swap it in when it is saved, so
         # questions asked meanwhile are answered from the previous, consistent index.
         with self._write_lock:
@@ -212,9 +247,74 @@ class QA:
                 if ArticleIndex.exists(path)
                 else self._empty_index()
             )
-            report = work.add(articles, self.model, show_progress=show_progress)
+            todo, copies, kept_copies = list(articles), [], []
+            if group_copies and todo:
+                known = {c.article.id: c.article.content_hash for c in work.copies}
+                kept_copies = [a.id for a in todo if known.get(a.id) == a.content_hash]
+                fresh = [a for a in todo if known.get(a.id) != a.content_hash]
+                found = duplicates.find_copies(fresh, work.articles, apart=work.apart)
+                todo, copies = found.unique, found.copies
+            report = work.add(todo, self.model, show_progress=show_progress, copies=copies)
+            self._index = work
+            if kept_copies:
+                report = replace(report, unchanged=report.unchanged + kept_copies)
+            return report
+
+    def duplicate_groups(self) -> list[DuplicateGroup]:
+        """The indexed articles that have near-duplicate copies, each with its copies.
+
+        Example:
+            >>> [(g.article.source, [c.article.source for c in g.copies])
+            ...  for g in QA().duplicate_groups()]
+            [('Portland Daily', ['Regional Wire'])]
+        """
+        idx = self.index
+        groups: dict[str, list[duplicates.Copy]] = {}
+        for c in idx.copies:
+            if c.of in idx.article_row:
+                groups.setdefault(c.of, []).append(c)
+        return [DuplicateGroup(idx.article(k), v) for k, v in groups.items()]
+
+    def separate(self, copy_id: str, *, show_progress: bool = False) -> IngestReport:
+        """Undo a grouping: index a kept copy as an article of its own, and never group the
+        two again.
+
+        Raises:
+            BadInputError: No kept copy has that id.
+        """
+        with self._write_lock:
+            path = self.settings.index_path
+            if not ArticleIndex.exists(path):
+                raise BadInputError(f"no near-duplicate copy with id {copy_id!r}: no index")
+            work = ArticleIndex.load(path, model_id=self.model.model_id)
+            copy = next((c for c in work.copies if c.article.id == copy_id), None)
+            if copy is None:
+                ids = ", ".join(c.article.id for c in work.copies) or "none"
+                raise BadInputError(
+                    f"no near-duplicate copy with id {copy_id!r} (copies kept: {ids})"
+                )
+            report = work.add(
+                [copy.article],
+                self.model,
+                show_progress=show_progress,
+                separate=[copy_id],
+                apart=[(copy.of, copy_id)],
+            )
             self._index = work
             return report
+
+    def _with_copies(self, answer: Answer) -> Answer:
+        """List, on each citation, the other outlets that ran the cited story."""
+        idx = self.index
+        if not idx.copies or not answer.citations:
+            return answer
+        cites = [
+            replace(c, also_in=tuple(x.ref() for x in idx.copies_of(c.article_id)))
+            if idx.copies_of(c.article_id)
+            else c
+            for c in answer.citations
+        ]
+        return replace(answer, citations=cites)
 
     def delete(self, article_ids: Sequence[str]) -> list[str]:
         """Remove articles from the index; returns the ids that were there."""
@@ -336,6 +436,7 @@ class QA:
                 answer = answer_extractive(
                     q, result, self.index, threshold=self.settings.abstain_threshold
                 )
+        answer = self._with_copies(answer)
         if notes:
             answer = replace(answer, notes=notes + list(answer.notes))
         yield answer

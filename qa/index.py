@@ -24,6 +24,9 @@ Layout of an index folder::
         entity_offsets.npy   (n + 1,) int64, n = number of sentences
         entity_strings.json  the label and head strings ("" first) the codes index
         furniture.npy    (n,) bool: the sentence overlaps page furniture (qa.furniture)
+        copies.json      near-duplicate copies not indexed, each with the article it copies
+                         (qa.duplicates.Copy), and the pairs a person kept apart; absent in
+                         indexes written before it (read as no copies)
 
 A write builds a complete new generation folder next to the live one, syncs it to disk and
 then swaps ``CURRENT`` with ``os.replace``; a crash at any moment leaves the previous
@@ -55,6 +58,7 @@ from qa import furniture as page_furniture
 from qa.acronyms import AcronymTable
 from qa.articles import Article
 from qa.chunking import Chunk, chunk_sentences, get_tokenizer, split_sentences
+from qa.duplicates import Copy
 from qa.entities import Entity, span_entities
 from qa.entities import model_id as entity_model_id
 from qa.errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, ModelMismatchError
@@ -82,6 +86,8 @@ class IngestReport:
         total_articles: Articles in the index after the ingest.
         total_chunks: Chunks in the index after the ingest.
         duplicates: Ids given more than once in this ingest (indexed once).
+        copies: Ids of near-duplicate copies of indexed articles, kept with the article
+            they copy instead of being indexed (:mod:`qa.duplicates`).
     """
 
     added: list[str]
@@ -91,6 +97,7 @@ class IngestReport:
     total_articles: int
     total_chunks: int
     duplicates: list[str] = field(default_factory=list)
+    copies: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a dict."""
@@ -136,6 +143,9 @@ class ArticleIndex:
         self.bm25_chunks = BM25Index(None, 0)
         self.bm25_sentences = BM25Index(None, 0)
         self.acronyms = AcronymTable()
+        # near-duplicates not indexed (qa.duplicates) and id pairs never to be grouped
+        self.copies: list[Copy] = []
+        self.apart: list[tuple[str, str]] = []
 
     # ---- creation and loading -------------------------------------------------------
 
@@ -262,6 +272,10 @@ class ArticleIndex:
             idx.bm25_chunks = BM25Index.load(gen / "bm25-chunks")
             idx.bm25_sentences = BM25Index.load(gen / "bm25-sentences")
             idx.acronyms = AcronymTable.load(gen / "acronyms.json")
+            if (gen / "copies.json").exists():
+                doc = json.loads((gen / "copies.json").read_text("utf-8"))
+                idx.copies = [Copy.from_dict(d) for d in doc.get("copies", [])]
+                idx.apart = [(str(a), str(b)) for a, b in doc.get("apart", [])]
             if version >= 2:
                 idx.entity_table = np.load(gen / "entities.npy")
                 idx.entity_offsets = np.load(gen / "entity_offsets.npy")
@@ -380,6 +394,10 @@ class ArticleIndex:
         self._check_sentence(row)
         return bool(self.sentence_furniture[row])
 
+    def copies_of(self, article_id: str) -> list[Copy]:
+        """The near-duplicate copies kept with an indexed article (none for most)."""
+        return [c for c in self.copies if c.of == article_id]
+
     def _check_sentence(self, row: int) -> None:
         if not 0 <= row < len(self.sentences):
             raise IndexError(f"sentence row {row} is not in 0..{len(self.sentences) - 1}")
@@ -393,11 +411,25 @@ class ArticleIndex:
         *,
         show_progress: bool = False,
         batch_size: int = 32,
+        copies: Sequence[Copy] = (),
+        separate: Sequence[str] = (),
+        apart: Sequence[tuple[str, str]] = (),
     ) -> IngestReport:
         """Chunk, embed and add articles, then save the index atomically.
 
         Articles already indexed with the same content are skipped; an article with a known
         id and new content replaces the old one.
+
+        Args:
+            articles: The articles to index.
+            model: The index's embedding model.
+            show_progress: Show progress bars.
+            batch_size: Texts embedded at once.
+            copies: Near-duplicates to keep with the articles they copy, not indexed (one
+                with the id of a copy already kept replaces it).
+            separate: Ids of kept copies to drop from their groups (an article indexed
+                here is dropped from any group anyway).
+            apart: Id pairs never to be grouped again (remembered in the index).
 
         Raises:
             ModelMismatchError: ``model`` is not the index's model.
@@ -430,23 +462,46 @@ class ArticleIndex:
             if replaced:
                 self._remove(set(replaced))
             n_new = self._append(todo, model, show_progress=show_progress, batch_size=batch_size)
+            gone = {*separate, *(a.id for a in todo), *(c.article.id for c in copies)}
+            kept = [c for c in self.copies if c.article.id not in gone]
+            grouped = len(kept) != len(self.copies) or bool(copies) or bool(apart)
+            self.copies = kept + list(copies)
+            self.apart = self.apart + [p for p in apart if p not in self.apart]
             if todo:
                 self._rebuild_search()
+            if todo or grouped:
                 self.save()
             return IngestReport(
-                added, replaced, unchanged, n_new, len(self.articles), len(self.chunks), duplicates
+                added,
+                replaced,
+                unchanged,
+                n_new,
+                len(self.articles),
+                len(self.chunks),
+                duplicates,
+                [c.article.id for c in copies],
             )
 
     def delete(self, article_ids: Sequence[str]) -> list[str]:
-        """Remove articles by id and save atomically; returns the ids that were present."""
+        """Remove articles by id and save atomically; returns the ids that were present.
+
+        An id may be a kept near-duplicate copy's (it is dropped from its group); deleting
+        an indexed article drops the copies kept with it too.
+        """
         with self.write_lock():
             self._reload_if_changed()
             present = [i for i in article_ids if i in self.article_row]
+            ids = set(article_ids)
+            copies = [c.article.id for c in self.copies if c.article.id in ids]
             if present:
                 self._remove(set(present))
                 self._rebuild_search()
+            if present or copies:
+                self.copies = [
+                    c for c in self.copies if c.article.id not in ids and c.of not in ids
+                ]
                 self.save()
-            return present
+            return present + [i for i in copies if i not in present]
 
     def _append(
         self,
@@ -616,6 +671,13 @@ class ArticleIndex:
             json.dumps(self.entity_strings, ensure_ascii=False), encoding="utf-8"
         )
         np.save(tmp / "furniture.npy", self.sentence_furniture)
+        (tmp / "copies.json").write_text(
+            json.dumps(
+                {"copies": [c.to_dict() for c in self.copies], "apart": self.apart},
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
         manifest = dict(self.manifest)
         manifest["format_version"] = FORMAT_VERSION
         manifest["generation"] = gen_no
