@@ -10,7 +10,9 @@ same story with a different intro, tail or outlet boilerplate: changing a fifth 
 each end still leaves about 0.6), or when at least :data:`CONTAINMENT` of the shorter one's
 shingles are in the other (a cut-down version). A copy is not indexed; it is kept with the
 article it copies (:class:`Copy`) so citations can say where else the story ran
-(:class:`CopyRef`, "also in: ...") and a person can undo the grouping.
+(:class:`CopyRef`, "also in: ...") and a person can undo the grouping. Which one is indexed:
+the first to arrive, unless a later one holds it and is fuller (:data:`FULLER` times its
+shingles: the whole story where the first was cut down), which then takes its place.
 
 Identical articles with the same id are not copies: they are the same article, skipped as
 unchanged as before. Texts shorter than :data:`MIN_SHINGLES` shingles are never grouped.
@@ -42,6 +44,9 @@ JACCARD = 0.5
 CONTAINMENT = 0.8
 #: Articles with fewer shingles than this are never grouped (too short to tell).
 MIN_SHINGLES = 20
+#: A new article with this many times the shingles of the one it contains is the fuller
+#: version: it is indexed and the shorter one becomes its copy.
+FULLER = 1.25
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 
@@ -170,6 +175,10 @@ class DuplicateFinder:
         if len(sh) >= MIN_SHINGLES:
             self._lsh.insert(article.id, _signature(sh))
 
+    def size(self, article_id: str) -> int:
+        """How many shingles an added article has."""
+        return len(self._shingles.get(article_id, ()))
+
     def match(self, article: Article) -> tuple[str, float, float] | None:
         """The indexed article this one copies, with the Jaccard overlap and containment of
         their shingle sets; None when it copies none (or it is the same article)."""
@@ -208,20 +217,37 @@ def find_copies(
 
     Returns:
         The articles to index and the copies found. An article whose id is indexed already
-        (an update of it) is never a copy.
+        (an update of it) is never a copy. When a new article is the fuller version of an
+        indexed one, the new one is in ``unique`` and the indexed one in ``copies`` (the
+        index then drops it from its articles and moves its copies to the new one).
     """
     f = finder or DuplicateFinder(indexed, apart)
-    known = {a.id for a in indexed}
-    unique: list[Article] = []
-    copies: list[Copy] = []
+    by_id = {a.id: a for a in indexed}
+    unique: dict[str, Article] = {}
+    copies: dict[str, Copy] = {}
+    moved: dict[str, str] = {}  # article demoted to a copy -> the fuller one it now copies
     for a in new:
-        hit = None if a.id in known else f.match(a)
+        hit = None if a.id in by_id else f.match(a)
         if hit is None:
-            unique.append(a)
+            unique[a.id] = a
             f.add(a)
+            continue
+        of, jaccard, contain = hit
+        while of in moved:
+            of = moved[of]
+        f.add(a)
+        if contain >= CONTAINMENT and len(shingles(a.text)) >= FULLER * f.size(of):
+            older = unique.pop(of, None) or by_id[of]
+            unique[a.id] = a
+            copies[of] = Copy(article=older, of=a.id, similarity=jaccard, containment=contain)
+            for k, c in list(copies.items()):
+                if c.of == of:
+                    copies[k] = Copy(c.article, a.id, c.similarity, c.containment)
+            moved[of] = a.id
         else:
-            copies.append(Copy(article=a, of=hit[0], similarity=hit[1], containment=hit[2]))
-    return DuplicateCheck(unique=unique, copies=copies)
+            copies[a.id] = Copy(article=a, of=of, similarity=jaccard, containment=contain)
+            moved[a.id] = of
+    return DuplicateCheck(unique=list(unique.values()), copies=list(copies.values()))
 
 
 def group_copies(articles: Sequence[Article]) -> dict[str, list[Copy]]:

@@ -459,15 +459,26 @@ class ArticleIndex:
                     continue
                 (replaced if old is not None else added).append(a.id)
                 todo.append(a)
-            if replaced:
-                self._remove(set(replaced))
+            # an indexed article that became the copy of a fuller version leaves the index,
+            # and the copies kept with it move to that version
+            demoted = {c.article.id: c.of for c in copies if c.article.id in self.article_row}
+            if replaced or demoted:
+                self._remove(set(replaced) | set(demoted))
             n_new = self._append(todo, model, show_progress=show_progress, batch_size=batch_size)
             gone = {*separate, *(a.id for a in todo), *(c.article.id for c in copies)}
+            moved = [
+                Copy(c.article, demoted[c.of], c.similarity, c.containment)
+                if c.of in demoted
+                else c
+                for c in self.copies
+            ]
+            grouped_before = len(self.copies)
+            self.copies = moved
             kept = [c for c in self.copies if c.article.id not in gone]
-            grouped = len(kept) != len(self.copies) or bool(copies) or bool(apart)
+            grouped = len(kept) != grouped_before or bool(copies) or bool(apart)
             self.copies = kept + list(copies)
             self.apart = self.apart + [p for p in apart if p not in self.apart]
-            if todo:
+            if todo or demoted:
                 self._rebuild_search()
             if todo or grouped:
                 self.save()

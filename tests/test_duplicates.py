@@ -158,3 +158,24 @@ def test_index_without_copies_file_still_loads(tmp_path: Path, seed_index_dir: P
     (gen / "manifest.json").write_text(json.dumps(manifest))
     idx = ArticleIndex.load(path, model_id=model.model_id)
     assert idx.copies == [] and len(idx.articles) == 1
+
+
+def test_a_fuller_version_takes_the_place_of_a_cut_down_one(tmp_path: Path, seed, syndicated):
+    paras = seed.text.split("\n\n")
+    short = make_article(
+        "\n\n".join(paras[:7]), title="Hajin attack", source="Metro", url="https://metro.example/1"
+    )
+    found = find_copies([seed], [short])
+    assert [a.id for a in found.unique] == [seed.id]
+    (demoted,) = found.copies
+    assert demoted.article is short and demoted.of == seed.id and demoted.containment >= 0.8
+
+    engine = QA(Settings(data_dir=tmp_path, index_dir=tmp_path / "index"))
+    engine.add_articles([short])
+    report = engine.add_articles([seed, syndicated])
+    assert report.added == [seed.id] and sorted(report.copies) == sorted([short.id, syndicated.id])
+    assert [a.id for a in engine.index.articles] == [seed.id]
+    (group,) = engine.duplicate_groups()
+    assert sorted(c.article.id for c in group.copies) == sorted([short.id, syndicated.id])
+    answer = engine.ask(SEED_QUESTION)
+    assert {c.article_id for c in answer.citations} == {seed.id}
