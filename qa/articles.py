@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa.dates import iso_date
 from qa.errors import ArticleError
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,8 @@ class Article:
         title: The headline, or "" when none was found.
         source: The outlet (newspaper, site), or "".
         author: The byline, or "".
-        date: The publication date as written or as ISO ``YYYY-MM-DD``, or "".
+        date: The publication date as ISO ``YYYY-MM-DD`` when it names a day (from the
+            page, the feed or the text), else as written, or "".
         url: The article's URL, or "".
         path: The file the article was read from ("" for text given directly).
         content_hash: SHA-256 of ``text`` and the metadata; re-ingesting an article with the
@@ -159,7 +161,9 @@ def make_article(
     """Build an :class:`Article` from text and metadata, computing its id and hash.
 
     The text is kept as given except that line endings become "\\n", so offsets computed
-    by the caller on "\\n" text stay valid.
+    by the caller on "\\n" text stay valid. A date that names a day ("Tuesday, 5 March
+    2024") is stored as ISO ``YYYY-MM-DD`` (:func:`qa.dates.iso_date`); any other is kept as
+    written.
 
     Raises:
         ArticleError: The text is empty.
@@ -171,6 +175,7 @@ def make_article(
     title, source, author, date, url, path = map(
         _encodable, (title, source, author, date, url, path)
     )
+    date = iso_date(date) or date
     meta = "\x1f".join([title, source, author, date, url])
     if guid or entry_hash:  # only then: the hashes of articles from files stay as they were
         meta += "\x1f" + _encodable(guid) + "\x1f" + entry_hash

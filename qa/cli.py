@@ -163,10 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
         '"this article" means',
     )
     p.add_argument(
-        "--since", default="", metavar="YYYY-MM-DD", help="only articles from this date on"
+        "--since",
+        default="",
+        metavar="DATE",
+        help="only articles from this date on: YYYY-MM-DD, or relative to today, "
+        "e.g. 'last week', 'since Monday', '3 days ago'",
     )
     p.add_argument(
-        "--until", default="", metavar="YYYY-MM-DD", help="only articles up to this date"
+        "--until",
+        default="",
+        metavar="DATE",
+        help="only articles up to this date (YYYY-MM-DD, or e.g. 'yesterday')",
     )
     _add_common(p)
 
@@ -347,13 +354,14 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 
 
 def _filters(args: argparse.Namespace) -> Filters:
+    from qa.dates import date_bound
     from qa.retrieval import Filters
 
     return Filters(
         sources=tuple(args.source),
         article_ids=tuple(args.article),
-        date_from=args.since,
-        date_to=args.until,
+        date_from=date_bound(args.since, name="--since"),
+        date_to=date_bound(args.until, end=True, name="--until"),
     )
 
 
@@ -361,7 +369,11 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     from qa.engine import QA
 
     engine = QA(_settings(args))
-    answer = engine.ask(args.question, k=args.k, filters=_filters(args))
+    filters = _filters(args)
+    answer = engine.ask(args.question, k=args.k, filters=filters)
+    if filters.date_from or filters.date_to:
+        span = f"{filters.date_from or 'any date'} to {filters.date_to or 'any date'}"
+        print(f"dates searched: {span}", file=sys.stderr)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return 0

@@ -29,7 +29,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from qa.articles import BOILERPLATE_PATTERNS, Article, parse_text
+from qa.articles import BOILERPLATE_PATTERNS, Article, make_article, parse_text
+from qa.dates import DATE_IN_TEXT, iso_date
 from qa.errors import ArticleError
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,11 @@ def pdf_text(data: bytes, path: str = "<pdf>") -> str:
     Raises:
         ArticleError: Not a PDF, encrypted, no text layer, or nothing left but furniture.
     """
-    lines = pdf_lines(data, path)
+    return _pdf_text(pdf_lines(data, path), path)[0]
+
+
+def _pdf_text(lines: list[_Line], path: str) -> tuple[str, list[str]]:
+    """The text as paragraphs, and the furniture lines dropped from it."""
     drop = _furniture(lines)
     kept = [ln for i, ln in enumerate(lines) if i not in drop]
     if not kept:
@@ -174,16 +179,35 @@ def pdf_text(data: bytes, path: str = "<pdf>") -> str:
         last_box = ln.box
     if current:
         paragraphs.append(current)
-    return "\n\n".join(paragraphs)
+    return "\n\n".join(paragraphs), [lines[i].text for i in sorted(drop)]
 
 
 def parse_pdf(data: bytes, path: str = "<pdf>") -> Article:
     """Read a PDF clipping as an article: its text (see :func:`pdf_text`) read as a
     plain-text clipping, so the outlet, headline and byline at its head are recognised.
+    When the text gives no date, the first date a running head writes ("NATIONAL POST,
+    WEDNESDAY, DECEMBER 12, 2018") is the article's.
 
     Raises:
         ArticleError: Not a PDF, encrypted, no text layer (a scan), or no article text;
             the message names the file.
     """
-    text = pdf_text(data, path)
-    return parse_text(text, path)
+    text, furniture = _pdf_text(pdf_lines(data, path), path)
+    a = parse_text(text, path)
+    if a.date:
+        return a
+    for line in furniture:
+        m = DATE_IN_TEXT.search(line)
+        date = iso_date(m.group()) if m else ""
+        if date:
+            return make_article(
+                a.text,
+                title=a.title,
+                source=a.source,
+                author=a.author,
+                date=date,
+                url=a.url,
+                path=a.path,
+                fields=a.fields,
+            )
+    return a

@@ -98,3 +98,9 @@ def test_pdf_by_url(tmp_path: Path):
         got = load_sources([srv.url("/e-paper/a7.pdf")])
     (a,) = got.articles
     assert a.title == HEADLINE and a.url == srv.url("/e-paper/a7.pdf")
+
+
+def test_date_from_the_running_head(tmp_path: Path):
+    f = tmp_path / "clip.pdf"
+    clipping_pdf(f)
+    assert read_file(f)[0].date == "2018-12-12"  # "NATIONAL POST, WEDNESDAY, DECEMBER 12, 2018"
