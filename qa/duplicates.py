@@ -175,6 +175,12 @@ class DuplicateFinder:
         if len(sh) >= MIN_SHINGLES:
             self._lsh.insert(article.id, _signature(sh))
 
+    def remove(self, article_id: str) -> None:
+        """Forget an article (deleted, replaced, or found to be a copy)."""
+        sh = self._shingles.pop(article_id, None)
+        if sh is not None and len(sh) >= MIN_SHINGLES:
+            self._lsh.remove(article_id)
+
     def size(self, article_id: str) -> int:
         """How many shingles an added article has."""
         return len(self._shingles.get(article_id, ()))
@@ -213,7 +219,8 @@ def find_copies(
         new: The batch, in order (the first of two copies in it is the one indexed).
         indexed: The articles already in the index.
         apart: Pairs of ids a person said are not one story (never grouped).
-        finder: A :class:`DuplicateFinder` already holding ``indexed`` (saves rebuilding).
+        finder: A :class:`DuplicateFinder` already holding ``indexed`` (saves rebuilding);
+            it then holds the articles to index instead of the copies.
 
     Returns:
         The articles to index and the copies found. An article whose id is indexed already
@@ -247,6 +254,8 @@ def find_copies(
         else:
             copies[a.id] = Copy(article=a, of=of, similarity=jaccard, containment=contain)
             moved[a.id] = of
+    for c in copies.values():  # the finder holds what is indexed, as it was given
+        f.remove(c.article.id)
     return DuplicateCheck(unique=list(unique.values()), copies=list(copies.values()))
 
 

@@ -96,6 +96,8 @@ class QA:
         self._index: ArticleIndex | None = None
         self._lock = threading.RLock()
         self._write_lock = threading.Lock()
+        # near-duplicate finder over the index as last written: ((folder, generation), finder)
+        self._finder: tuple[tuple[Path, int], duplicates.DuplicateFinder] | None = None
 
     # ---- loading ----------------------------------------------------------------------
 
@@ -248,13 +250,27 @@ class QA:
                 else self._empty_index()
             )
             todo, copies, kept_copies = list(articles), [], []
+            finder = None
             if group_copies and todo:
                 known = {c.article.id: c.article.content_hash for c in work.copies}
                 kept_copies = [a.id for a in todo if known.get(a.id) == a.content_hash]
                 fresh = [a for a in todo if known.get(a.id) != a.content_hash]
-                found = duplicates.find_copies(fresh, work.articles, apart=work.apart)
+                # the finder of the last write, when the index has not changed since
+                gen = int(work.manifest.get("generation", 0))
+                cached = self._finder
+                finder = cached[1] if cached is not None and cached[0] == (path, gen) else None
+                finder = finder or duplicates.DuplicateFinder(work.articles, work.apart)
+                for a in fresh:
+                    if a.id in work.article_row:  # an update: compared as it is now
+                        finder.remove(a.id)
+                found = duplicates.find_copies(
+                    fresh, work.articles, apart=work.apart, finder=finder
+                )
                 todo, copies = found.unique, found.copies
+            self._finder = None
             report = work.add(todo, self.model, show_progress=show_progress, copies=copies)
+            if finder is not None:  # it now holds what the index holds
+                self._finder = ((path, int(work.manifest.get("generation", 0))), finder)
             self._index = work
             if kept_copies:
                 report = replace(report, unchanged=report.unchanged + kept_copies)
