@@ -25,6 +25,9 @@ Sections (``--skip`` leaves some out):
 ``compare``    torch fp32 vs onnx int8: encode throughput, query latency, vector agreement.
 ``squad``      retrieval Hits@5 on SQuAD questions with torch, onnx, and a torch-built index
                queried with onnx (the quality cost of the onnx backend).
+``duplicates`` near-duplicate groups among the shared BBC News and RealTime QA articles, as
+               ingest finds them (MinHash LSH, ``qa.duplicates``): how many groups and copies,
+               and detection time per 1,000 articles (``python -m eval.duplicates``).
 
 Timings are wall-clock on whatever else the machine is doing: each section prints how many
 cores other processes kept busy meanwhile (from ``/proc/stat`` less this process's own CPU
@@ -66,7 +69,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-SECTIONS = ("ingest", "latency", "ann", "coldstart", "compare", "squad")
+SECTIONS = ("ingest", "latency", "ann", "coldstart", "compare", "squad", "duplicates")
 ROOT = Path(__file__).resolve().parent.parent
 COLD_QUESTION = "How long does the SDF expect the fight to last?"
 
@@ -1031,6 +1034,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print("   skipped: onnxruntime/onnx not installed")
                 else:
                     bench_squad(out, args.data, n_squad, 3 if q else None, tmp)
+        if "duplicates" not in skip:
+            with section("duplicates", results, args.out) as out:
+                from eval.duplicates import measure
+
+                out.update(measure(args.data, show=3 if q else 5))
     results["meta"].update(
         load_avg_end=os.getloadavg(), total_s=round(time.perf_counter() - t_all, 1), **rss_mb()
     )
