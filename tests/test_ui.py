@@ -176,12 +176,14 @@ def test_notes_are_reworded_for_readers() -> None:
              "Several articles match; pick one under “Ask about” (or pass --article) to ask "
              "about a particular one.",
              "No LLM is configured (set QA_LLM_MODEL); answered extractively.",
-             "Answered from the byline."]
+             "Answered from the byline.",
+             "The article's metadata has no such field."]
     out = reader_notes(notes)
     assert out == ["Several articles match. To ask about one of them, pick it under "
                    "Filters → Ask about.",
                    "No LLM answerer is set up on this server; this is the extractive answer.",
-                   "Answered from the byline."]
+                   "Answered from the byline.",
+                   "The best-matching article's header does not give that."]
     assert not any("--" in n or "QA_" in n or "0.07" in n for n in out)
 
 
@@ -314,14 +316,14 @@ def test_upload_indexes_good_files_and_reports_bad_ones(app: ChatApp, tmp_path: 
     bad = tmp_path / "broken.jsonl"
     bad.write_text('{"text": "fine record about ports and ships opening"}\n{not json\n',
                    encoding="utf-8")
-    other = tmp_path / "notes.pdf"
-    other.write_bytes(b"%PDF-1.4")
+    other = tmp_path / "notes.docx"
+    other.write_bytes(b"PK\x03\x04")
     steps: list[tuple[float, str]] = []
     view = app.upload([str(good), str(bad), str(other)],
                       progress=lambda f, d: steps.append((f, d)))
     status = plain_text(view.status)  # the status is escaped Markdown
     assert "Indexed 2 articles from 3 files: 2 new" in status
-    assert "broken.jsonl:2: invalid JSON" in status and "notes.pdf: unsupported" in status
+    assert "broken.jsonl:2: invalid JSON" in status and "notes.docx: unsupported" in status
     # each file gets a line of its own, the good ones too
     assert "✓ bridge.txt: “Harbour bridge reopens” (new)" in status
     assert "✓ broken.jsonl: “(untitled) fine record about ports" in status

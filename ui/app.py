@@ -135,8 +135,12 @@ def _chat_tab(gr: Any, app: ChatApp) -> dict[str, Any]:
             with gr.Accordion("More filters", open=False, elem_id="qa-filters"):
                 outlets = gr.Dropdown(choices=[], multiselect=True, label="Only these outlets")
                 with gr.Row():
-                    date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD")
-                    date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD")
+                    date_from = gr.Textbox(
+                        label="From date", placeholder="YYYY-MM-DD", elem_id="qa-date-from"
+                    )
+                    date_to = gr.Textbox(
+                        label="To date", placeholder="YYYY-MM-DD", elem_id="qa-date-to"
+                    )
             with gr.Row():
                 status = gr.Markdown(elem_id="qa-status")
                 new_chat = gr.Button(

@@ -21,6 +21,10 @@ _NOTE_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"below the threshold", re.I), ""),
     (re.compile(r"^The index holds no articles", re.I), ""),
     (
+        re.compile(r"metadata has no such field", re.I),
+        "The best-matching article's header does not give that.",
+    ),
+    (
         re.compile(r"several articles match", re.I),
         "Several articles match. To ask about one of them, pick it under Filters → Ask about.",
     ),
