@@ -19,13 +19,14 @@ what to do); 2 bad command-line usage.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
         "retrieval metrics always use the top 10",
     )
     p.add_argument(
+        "--mode",
+        choices=["extractive", "llm"],
+        default=None,
+        help="answerer (env QA_ANSWER_MODE; default extractive). llm asks the server of "
+        "QA_LLM_BASE_URL/QA_LLM_MODEL, or, when QA_LLM_MODEL is unset, starts the bundled "
+        "SmolLM2-135M-Instruct on llama.cpp's server for the run (the llm extra); the "
+        "report adds the share of generated sentences supported, markers dropped, "
+        "fallbacks and sentences shown as supported that are not (must be 0)",
+    )
+    p.add_argument(
         "--distractors",
         default=None,
         metavar="PATH",
@@ -228,6 +239,15 @@ def _print_summary(m: dict[str, Any], paths: dict[str, Path]) -> None:
             f"{pct(s['short_answer_right'])}  wrongly abstained {s['wrongly_abstained']} "
             f"({setting})"
         )
+    g = m.get("generation") or {}
+    if g.get("asked"):
+        print(
+            f"  llm         {g['sentences']} generated sentences, supported "
+            f"{pct(g['supported_share'])}  markers dropped {pct(g['markers_dropped_share'])} "
+            f"(of {g['markers']})  fallbacks {g['fallbacks']} of {g['asked']} "
+            f"({g['server_failures']} server failures)  shown as supported but not: "
+            f"{g['shown_unsupported']}"
+        )
     print(
         f"  abstention  precision {pct(ab['precision'])}  recall {pct(ab['recall'])}  "
         f"({ab['abstained']} abstained, {ab['unanswerable']} unanswerable)"
@@ -301,7 +321,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         )
     judge = make_judge(args.dataset)
     base = Settings.from_env(
-        retrieval=args.retrieval, k=args.k, expand_acronyms=False if args.no_acronyms else None
+        retrieval=args.retrieval,
+        k=args.k,
+        expand_acronyms=False if args.no_acronyms else None,
+        answer_mode=args.mode,
     )
     t_loaded = time.perf_counter()
     with eval_settings(base, args.index) as settings:
@@ -390,6 +413,41 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def _serve_bundled_llm(args: argparse.Namespace, stack: contextlib.ExitStack) -> None:
+    """For ``--mode llm`` without ``QA_LLM_MODEL``: serve the bundled model for the run
+    (:class:`eval.llm_server.LlamaServer`, stopped by ``stack``) and point QA_LLM_* at it."""
+    mode = args.mode or os.environ.get("QA_ANSWER_MODE", "")
+    if mode != "llm" or os.environ.get("QA_LLM_MODEL") or args.compare_methods:
+        return
+    from eval.llm_server import LlamaServer, LLMServerError
+
+    try:
+        server = stack.enter_context(LlamaServer())
+    except LLMServerError as e:
+        raise ValueError(f"--mode llm without QA_LLM_MODEL needs the bundled server: {e}") from e
+    log.warning(
+        "QA_LLM_MODEL is not set: serving the bundled %s at %s for this run",
+        server.model,
+        server.base_url,
+    )
+    stack.enter_context(_environ(QA_LLM_BASE_URL=server.base_url, QA_LLM_MODEL=server.model))
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    """Set environment variables for the duration of a block."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``qa eval``; returns the exit code."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -432,7 +490,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from qa.errors import QAError
 
     try:
-        return run(args, argv)
+        with contextlib.ExitStack() as stack:
+            _serve_bundled_llm(args, stack)
+            return run(args, argv)
     except (QAError, OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

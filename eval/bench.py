@@ -25,6 +25,11 @@ Sections (``--skip`` leaves some out):
 ``compare``    torch fp32 vs onnx int8: encode throughput, query latency, vector agreement.
 ``squad``      retrieval Hits@5 on SQuAD questions with torch, onnx, and a torch-built index
                queried with onnx (the quality cost of the onnx backend).
+``llm``        the LLM answerer over the seed questions (``eval/data/seed_questions.jsonl``,
+               10 with ``--quick``): time to first token and total time per answer, p50/p95,
+               through ``QA.ask_stream`` in LLM mode. It uses the server of ``QA_LLM_*`` or,
+               when ``QA_LLM_MODEL`` is unset, starts the bundled SmolLM2-135M-Instruct on
+               llama.cpp's server (the ``llm`` extra; skipped when it is missing).
 ``duplicates`` near-duplicate groups among the shared BBC News and RealTime QA articles, as
                ingest finds them (MinHash LSH, ``qa.duplicates``): how many groups and copies,
                and detection time per 1,000 articles (``python -m eval.duplicates``).
@@ -69,7 +74,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-SECTIONS = ("ingest", "latency", "ann", "coldstart", "compare", "squad", "duplicates")
+SECTIONS = ("ingest", "latency", "ann", "coldstart", "compare", "squad", "duplicates", "llm")
 ROOT = Path(__file__).resolve().parent.parent
 COLD_QUESTION = "How long does the SDF expect the fight to last?"
 
@@ -871,6 +876,69 @@ def bench_squad(
 # ---- main --------------------------------------------------------------------------------
 
 
+def bench_llm(out: dict[str, Any], tmp: Path, limit: int | None) -> None:
+    """Time to first token and total seconds per LLM answer over the seed questions."""
+    from eval.llm_server import LlamaServer, available
+    from eval.runner import build_engine, load_corpus, load_set
+    from qa.answer_types import Answer
+    from qa.settings import Settings
+
+    base = Settings.from_env(data_dir=tmp, index_dir=tmp / "index")
+    with contextlib.ExitStack() as stack:
+        if not base.llm_available:
+            missing = available()
+            if missing:
+                out["skipped"] = missing
+                print(f"   skipped: {missing}")
+                return
+            server = stack.enter_context(LlamaServer())
+            base = base.replace(llm_base_url=server.base_url, llm_model=server.model)
+        evalset = load_set("jsonl", ROOT / "eval" / "data" / "seed_questions.jsonl")
+        engine = build_engine(base, load_corpus(evalset))
+        engine.warm_up()
+        questions = [q for q in evalset.questions if not q.history][:limit]
+        first: list[float] = []
+        total: list[float] = []
+        fallbacks = 0
+        for q in questions:
+            t0 = time.perf_counter()
+            t_first = math.nan
+            answer: Answer | None = None
+            for item in engine.ask_stream(q.question, mode="llm"):
+                if isinstance(item, Answer):
+                    answer = item
+                elif math.isnan(t_first):
+                    t_first = time.perf_counter() - t0
+            total.append(time.perf_counter() - t0)
+            first.append(t_first)
+            fallbacks += answer is None or answer.mode != "llm"
+        streamed = [t for t in first if not math.isnan(t)]
+        out.update(
+            model=base.llm_model,
+            base_url=base.llm_base_url,
+            questions=len(questions),
+            streamed=len(streamed),
+            fallbacks=fallbacks,
+            first_token_s=percentiles(streamed) if streamed else {},
+            total_s=percentiles(total),
+        )
+    ft, tt = out["first_token_s"], out["total_s"]
+    print(
+        table(
+            [
+                [
+                    f"{base.llm_model}",
+                    len(questions),
+                    f"{ft.get('p50', math.nan):.2f} / {ft.get('p95', math.nan):.2f}",
+                    f"{tt['p50']:.2f} / {tt['p95']:.2f}",
+                    fallbacks,
+                ]
+            ],
+            ["model", "questions", "first token p50 / p95 (s)", "total p50 / p95 (s)", "fallbacks"],
+        )
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m eval.bench",
@@ -1034,6 +1102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print("   skipped: onnxruntime/onnx not installed")
                 else:
                     bench_squad(out, args.data, n_squad, 3 if q else None, tmp)
+        if "llm" not in skip:
+            with section("llm", results, args.out) as out:
+                bench_llm(out, tmp / "llm", 10 if q else None)
         if "duplicates" not in skip:
             with section("duplicates", results, args.out) as out:
                 from eval.duplicates import measure

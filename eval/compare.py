@@ -14,12 +14,37 @@ from pathlib import Path
 from typing import Any
 
 #: The sections of metrics.json whose numbers are compared, in table order.
-SECTIONS = ("retrieval", "answers", "abstention", "scorecard", "latency")
+SECTIONS = ("retrieval", "answers", "abstention", "scorecard", "generation", "latency")
 #: Metrics (last name part) where lower is better; every latency is too.
-LOWER_IS_BETTER = frozenset({"invalid_citations", "wrong", "missed", "wrongly_abstained"})
+LOWER_IS_BETTER = frozenset(
+    {
+        "invalid_citations",
+        "wrong",
+        "missed",
+        "wrongly_abstained",
+        # the LLM answerer's (section "generation")
+        "markers_dropped_share",
+        "fallbacks",
+        "fallback_share",
+        "server_failures",
+        "shown_unsupported",
+    }
+)
 #: Counts that describe the run rather than its quality.
 NEUTRAL = frozenset(
-    {"questions", "answerable", "total", "unanswerable", "citations", "answered", "abstained"}
+    {
+        "questions",
+        "answerable",
+        "total",
+        "unanswerable",
+        "citations",
+        "answered",
+        "abstained",
+        "asked",
+        "replies_checked",
+        "sentences",
+        "markers",
+    }
 )
 
 

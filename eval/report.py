@@ -181,6 +181,52 @@ def _scorecard_section(m: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _generation_section(m: Mapping[str, Any]) -> list[str]:
+    """The LLM answerer's figures (``--mode llm``); nothing for an extractive run."""
+    g = m.get("generation") or {}
+    if not g.get("asked"):
+        return []
+    s = m["settings"]
+    return [
+        "## LLM answers",
+        "",
+        f"Model `{s.get('llm_model', '')}` at `{s.get('llm_base_url', '')}`. "
+        "Each sentence of a reply is checked against the sentences of the passage(s) it "
+        "cites; markers to nothing or to text that does not support the sentence are "
+        "dropped; a reply with no supported sentence falls back to the extractive answer. "
+        "*Shown as supported but not*: sentences shown with a citation whose quote does not "
+        "support them, or citations that do not quote their article (must be 0).",
+        "",
+        table(
+            [
+                "asked",
+                "replies checked",
+                "generated sentences",
+                "supported",
+                "markers",
+                "markers dropped",
+                "fallbacks",
+                "server failures",
+                "shown as supported but not",
+            ],
+            [
+                [
+                    g["asked"],
+                    g["replies_checked"],
+                    g["sentences"],
+                    pct(g["supported_share"]),
+                    g["markers"],
+                    pct(g["markers_dropped_share"]),
+                    f"{g['fallbacks']} ({pct(g['fallback_share'])})",
+                    g["server_failures"],
+                    g["shown_unsupported"],
+                ]
+            ],
+        ),
+        "",
+    ]
+
+
 def render_report(
     m: Mapping[str, Any], records: Sequence[QuestionRecord], plot_files: Mapping[str, str]
 ) -> str:
@@ -249,6 +295,7 @@ def render_report(
     ]
     if m["dataset"] in NEWSQA_SCORED:
         out += _scorecard_section(m)
+    out += _generation_section(m)
     out += [
         "## Abstention",
         "",

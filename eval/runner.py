@@ -82,6 +82,17 @@ class QuestionRecord:
         answer_in_text: Whether ``Answer.text`` holds an accepted answer (news-qa; else None).
         short_right: Whether a non-empty ``Answer.short`` holds an accepted answer (news-qa;
             else None).
+        llm_asked: Whether the question was put to the LLM (``--mode llm``).
+        llm_checked: Whether the LLM replied and its reply was checked (``Answer.generation``).
+        fell_back: Whether the LLM was asked but the extractive answer is shown (an
+            unsupported reply or a failed server).
+        gen_sentences: Sentences of the LLM's reply that state something.
+        gen_supported: Those shown with a citation that supports them.
+        gen_markers: Passage numbers the reply cited.
+        gen_dropped: Markers removed (pointing at nothing or at text that does not support).
+        shown_violations: Sentences shown as supported whose cited quote does not support
+            them, and citations that do not quote their article (:func:`qa.cite.check_shown`);
+            must be 0.
     """
 
     id: str
@@ -114,6 +125,14 @@ class QuestionRecord:
     short_f1: float | None = None
     answer_in_text: bool | None = None
     short_right: bool | None = None
+    llm_asked: bool = False
+    llm_checked: bool = False
+    fell_back: bool = False
+    gen_sentences: int = 0
+    gen_supported: int = 0
+    gen_markers: int = 0
+    gen_dropped: int = 0
+    shown_violations: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict of every field."""
@@ -298,6 +317,7 @@ def run_question(
     scored = judge.retrieval_scored(q)
     rank = first_hit_rank(result.passages, lambda p: judge.is_hit(q, p)) if scored else None
     v = judge.judge(q, answer)
+    gen = _generation_fields(engine, answer)
     return QuestionRecord(
         id=q.id,
         question=q.question,
@@ -329,7 +349,66 @@ def run_question(
         short_f1=v.short_f1,
         answer_in_text=v.answer_in_text,
         short_right=v.short_right,
+        **gen,
     )
+
+
+def _generation_fields(engine: QA, answer: Any) -> dict[str, Any]:
+    """The LLM figures of one answer (``--mode llm``): what the check of the model's reply
+    found, and an audit of the answer as shown (:func:`qa.cite.check_shown`)."""
+    from qa.cite import check_shown
+
+    asked = engine.settings.answer_mode == "llm" and engine.settings.llm_available
+    if not asked:
+        return {}
+    g = answer.generation
+    out: dict[str, Any] = {"llm_asked": True, "fell_back": answer.mode != "llm"}
+    if g is not None:
+        out.update(
+            llm_checked=True,
+            gen_sentences=len(g.supported) + len(g.unsupported),
+            gen_supported=len(g.supported),
+            gen_markers=g.markers,
+            gen_dropped=len(g.dropped),
+        )
+    if answer.mode == "llm":
+        out["shown_violations"] = len(
+            check_shown(answer.text, answer.citations, engine.index, engine.model).violations
+        )
+    return out
+
+
+def generation_summary(records: Sequence[QuestionRecord]) -> dict[str, Any]:
+    """The LLM answerer's figures over a run (all 0 or ``nan`` for an extractive run).
+
+    Returns:
+        ``asked`` (questions put to the LLM), ``replies_checked``, ``sentences`` and
+        ``supported_share`` (generated sentences shown with a supporting citation),
+        ``markers`` and ``markers_dropped_share``, ``fallbacks`` and ``fallback_share``
+        (extractive answer shown: an unsupported reply or a failed server),
+        ``server_failures`` (no reply to check) and ``shown_unsupported`` (sentences shown
+        as supported whose cited quote does not support them; must be 0).
+    """
+    asked = [r for r in records if r.llm_asked]
+    sentences = sum(r.gen_sentences for r in asked)
+    markers = sum(r.gen_markers for r in asked)
+    fallbacks = sum(r.fell_back for r in asked)
+    return {
+        "asked": len(asked),
+        "replies_checked": sum(r.llm_checked for r in asked),
+        "sentences": sentences,
+        "supported_share": sum(r.gen_supported for r in asked) / sentences
+        if sentences
+        else math.nan,
+        "markers": markers,
+        "markers_dropped_share": sum(r.gen_dropped for r in asked) / markers
+        if markers
+        else math.nan,
+        "fallbacks": fallbacks,
+        "fallback_share": fallbacks / len(asked) if asked else math.nan,
+        "server_failures": sum(r.fell_back and not r.llm_checked for r in asked),
+        "shown_unsupported": sum(r.shown_violations for r in asked),
+    }
 
 
 def run_questions(
@@ -365,7 +444,8 @@ def summarise(records: Sequence[QuestionRecord]) -> dict[str, Any]:
     Returns:
         A dict with ``retrieval`` (Hits@1/5/10, MRR@10, the Hits@k curve), ``answers``
         (EM, F1, supporting-sentence accuracy, correctness, citation validity), ``abstention``
-        (precision, recall, F1 and counts) and ``latency`` (percentiles in seconds).
+        (precision, recall, F1 and counts), ``generation`` (the LLM answerer's figures,
+        :func:`generation_summary`) and ``latency`` (percentiles in seconds).
         Undefined rates (nothing to average) are ``nan``.
     """
     ranks = [r.rank for r in records if r.retrieval_scored]
@@ -408,6 +488,7 @@ def summarise(records: Sequence[QuestionRecord]) -> dict[str, Any]:
         },
         "abstention": ab.to_dict(),
         "scorecard": scorecard(records),
+        "generation": generation_summary(records),
         "latency": {
             "retrieve_s": {
                 **percentiles([r.retrieve_s for r in records]),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from qa.acronyms import Expansion
-from qa.cite import Citation
+from qa.cite import Citation, CitationCheck
 from qa.retrieval import Passage
 
 AnswerKind = Literal["extractive", "llm", "metadata", "abstain"]
@@ -34,6 +34,9 @@ class Answer:
             fallback used, sentences of a generated answer no source supports.
         question_type: The question type the extractive answerer recognised (``duration``,
             ``person``, ...).
+        generation: For an answer asked of the LLM (``mode="llm"``, or the extractive
+            answer shown instead of an unsupported reply), the check of the model's reply:
+            its supported and unsupported sentences, markers found and dropped; else None.
     """
 
     question: str
@@ -48,6 +51,7 @@ class Answer:
     mode: str = "extractive"
     notes: list[str] = field(default_factory=list)
     question_type: str = ""
+    generation: CitationCheck | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the answer as JSON-serialisable values (what ``qa ask --json`` prints)."""
@@ -64,4 +68,5 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
             "notes": list(self.notes),
+            "generation": self.generation.to_dict() if self.generation else None,
         }

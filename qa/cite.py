@@ -26,6 +26,7 @@ from qa.articles import Article
 from qa.chunking import split_sentences
 from qa.duplicates import CopyRef
 from qa.lexical import terms
+from qa.markers import generated_sentences, normalize_markers
 
 if TYPE_CHECKING:
     from embeddings import EmbeddingModel
@@ -35,9 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
-_MARKER_LIST = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})+)\s*\]")
-_MARKER_WORDY = re.compile(r"\[\s*(?:passage|source|doc(?:ument)?)\s*#?\s*(\d{1,3})\s*\]", re.I)
-_LEADING_MARKERS = re.compile(r"(?:\s*\[\d{1,3}\])+")
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)\s*", re.S | re.I)
 _NOT_FOUND = re.compile(r"^\W*not\s+in\s+(?:the\s+)?articles\b", re.I)
 _META = re.compile(
@@ -103,12 +101,21 @@ class CitationCheck:
         citations: The citations that survived, resolved to their best sentence.
         dropped: Markers removed, each with the reason.
         unsupported: Answer sentences no cited passage supports.
+        supported: Answer sentences shown with at least one citation (markers removed).
+        markers: Passage numbers cited in the reply, after normalisation (``[1, 2]`` is
+            two); ``len(dropped)`` of them were removed.
     """
 
     text: str
     citations: list[Citation]
     dropped: list[str] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    supported: list[str] = field(default_factory=list)
+    markers: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as a JSON-serialisable dict."""
+        return asdict(self)
 
 
 def make_citation(
@@ -209,32 +216,45 @@ class _Candidate:
     row: int  # sentence row in the index, or -1 when it has none
 
 
-def normalize_markers(text: str) -> str:
-    """Rewrite marker spellings models use into plain ``[n]`` markers.
-
-    ``[1, 2]`` becomes ``[1][2]`` and ``[Passage 3]`` becomes ``[3]``; model "thinking"
-    blocks (``<think>...</think>``) are removed.
-    """
-    text = _THINK.sub("", text)
-    text = _MARKER_WORDY.sub(lambda m: f"[{int(m.group(1))}]", text)
-    return _MARKER_LIST.sub(
-        lambda m: "".join(f"[{int(x)}]" for x in re.split(r"\s*[,;]\s*", m.group(1))), text
-    )
-
-
 def answer_sentences(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of each sentence of a generated answer, markers kept with the
-    sentence they follow (``"... months. [1] Next"`` gives ``"... months. [1]"``)."""
-    spans = [[s.start, s.end] for s in split_sentences(text)]
-    for i in range(1, len(spans)):
-        m = _LEADING_MARKERS.match(text, spans[i][0], spans[i][1])
-        if m and m.end() > spans[i][0]:
-            spans[i - 1][1] = m.end()
-            rest = m.end()
-            while rest < spans[i][1] and text[rest].isspace():
-                rest += 1
-            spans[i][0] = rest
-    return [(a, b) for a, b in spans if b > a]
+    sentence they follow (``"... months. [1] Next"`` gives ``"... months. [1]"``); see
+    :func:`qa.markers.generated_sentences`."""
+    return generated_sentences(text)
+
+
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+_NUMBER_WORDS.update(
+    {
+        w: str(10 * i)
+        for i, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)
+    }
+)
+_NUMBER_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+", re.I)
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers a text states, digits or words (``"two"`` and ``"2"`` are both
+    ``"2"``; ``"200,000"`` is ``"200000"``); years and counts alike."""
+    out: set[str] = set()
+    for tok in _NUMBER_TOKEN.findall(text):
+        if tok[0].isdigit():
+            out.add(tok.replace(",", "").rstrip("."))
+        elif tok.lower() in _NUMBER_WORDS:
+            out.add(_NUMBER_WORDS[tok.lower()])
+    return out
+
+
+def numbers_agree(claim: str, source: str) -> bool:
+    """Whether every number the claim states is in the source: a small model's commonest
+    unsupported claim is a right sentence with a wrong figure."""
+    return numbers_in(claim) <= numbers_in(source)
 
 
 def is_factual(claim: str) -> bool:
@@ -327,7 +347,7 @@ class _Resolver:
             if claim_vec is not None:
                 sim = float(self._vector(article_id, c) @ claim_vec)
             source = self._expanded(c)
-            if not any(supports(cl, source, sim) for cl in claims):
+            if not any(supports(cl, source, sim) and numbers_agree(cl, source) for cl in claims):
                 continue
             ov = max(overlap(cl, source) for cl in claims)
             score = ov + (sim or 0.0) + 0.1 * self.scores.get(c.row, 0.0)
@@ -345,11 +365,15 @@ def verify_generated(
 ) -> CitationCheck:
     """Check a generated answer's citations and resolve them to exact sentences.
 
-    Each ``[n]`` marker is checked against the sentence it ends: a marker with no passage
-    ``n`` is dropped ("points at nothing"); otherwise the sentences of passage ``n`` are
-    compared with the claim (shared content words, acronyms expanded with the index's
-    table, and embedding similarity when ``model`` is given). No supporting sentence: the
-    marker is dropped. Otherwise it becomes a :class:`Citation` of the best one.
+    Every marker spelling is first rewritten to ``[n]`` after its sentence
+    (:func:`qa.markers.normalize_markers`) and the reply split into sentences
+    (:func:`qa.markers.generated_sentences`). Each ``[n]`` marker is checked against the
+    sentence it ends: a marker with no passage ``n`` is dropped ("points at nothing");
+    otherwise the sentences of passage ``n`` are compared with the claim (shared content
+    words, acronyms expanded with the index's table, and embedding similarity when
+    ``model`` is given), and every number the claim states must be in the sentence
+    (:func:`numbers_agree`). No supporting sentence: the marker is dropped. Otherwise it
+    becomes a :class:`Citation` of the best one.
     Surviving citations are renumbered ``1..m`` in order of first appearance (the same
     sentence cited twice keeps one number) and the markers in the text are rewritten.
 
@@ -450,5 +474,87 @@ def verify_generated(
 
     unsupported = [shown[i] for i in range(len(spans)) if not supported[i] and is_factual(shown[i])]
     return CitationCheck(
-        text=new_text, citations=citations, dropped=dropped, unsupported=unsupported
+        text=new_text,
+        citations=citations,
+        dropped=dropped,
+        unsupported=unsupported,
+        supported=[shown[i] for i in range(len(spans)) if supported[i]],
+        markers=len(markers),
     )
+
+
+@dataclass(frozen=True)
+class ShownCheck:
+    """An audit of an answer as shown: each sentence with a marker against the quote its
+    citation shows.
+
+    Attributes:
+        sentences: Sentences of the answer that state something (:func:`is_factual`).
+        cited: Those shown with at least one citation marker.
+        violations: One line per sentence shown as supported that its cited quote does not
+            support, per marker without a citation, and per citation that does not quote
+            its article verbatim at its offsets. Empty for a trustworthy answer.
+    """
+
+    sentences: int
+    cited: int
+    violations: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as a JSON-serialisable dict."""
+        return asdict(self)
+
+
+def check_shown(
+    text: str,
+    citations: Sequence[Citation],
+    index: ArticleIndex,
+    model: EmbeddingModel | None = None,
+) -> ShownCheck:
+    """Audit a generated answer as a reader sees it, independently of how it was built.
+
+    Every sentence of ``text`` that carries ``[m]`` markers is compared with the quote of
+    citation ``m`` alone (not with its passage): the quote must be ``article.text[start:end]``
+    and must support the sentence by the rule :func:`verify_generated` applies (shared
+    content words or close meaning, acronyms expanded, every number present). The
+    evaluation counts the violations (``qa eval --mode llm``); it must be 0.
+
+    Args:
+        text: The answer text with its ``[n]`` markers.
+        citations: The answer's citations.
+        index: The index holding the cited articles.
+        model: The embedding model, to compare meaning as :func:`verify_generated` did.
+    """
+    by_n = {c.n: c for c in citations}
+    violations: list[str] = []
+    for c in citations:
+        try:
+            article = index.article(c.article_id)
+        except KeyError:
+            violations.append(f"[{c.n}] cites article {c.article_id}, which is not indexed")
+            continue
+        if not verify_citation(c, article):
+            violations.append(f"[{c.n}] does not quote its article at {c.start}-{c.end}")
+    sentences = cited = 0
+    for a, b in answer_sentences(text):
+        claim = strip_markers(text[a:b]).strip()
+        marks = parse_markers(text[a:b])
+        if is_factual(claim):
+            sentences += 1
+        if not marks:
+            continue
+        cited += 1
+        forms = (claim, index.acronyms.expand(claim)[0])
+        claim_vec = model.encode_queries([claim])[0] if model is not None else None
+        for n, _, _ in marks:
+            cited_by = by_n.get(n)
+            if cited_by is None:
+                violations.append(f"[{n}] has no citation: {claim!r}")
+                continue
+            quote = index.acronyms.expand(cited_by.quote)[0]
+            sim = None
+            if claim_vec is not None and model is not None:
+                sim = float(model.encode_documents([cited_by.quote])[0] @ claim_vec)
+            if not any(supports(f, quote, sim) and numbers_agree(f, quote) for f in forms):
+                violations.append(f"[{n}] is shown for {claim!r} but its quote does not say it")
+    return ShownCheck(sentences=sentences, cited=cited, violations=violations)

@@ -20,6 +20,7 @@ from qa import duplicates
 from qa.answer import abstain, answer_extractive
 from qa.answer_types import Answer
 from qa.articles import Article, load_paths
+from qa.cite import CitationCheck
 from qa.errors import BadInputError, IndexNotFoundError, LLMError
 from qa.index import ArticleIndex, IngestReport
 from qa.retrieval import Filters, Passage, SearchResult, search
@@ -426,6 +427,7 @@ class QA:
             raise BadInputError(f"answer mode must be extractive or llm, got {mode!r}")
         result = self.search(q, k=k, history=history, filters=filters)
         answer: Answer | None = None
+        generation: CitationCheck | None = None
         if mode == "llm":
             if not self.settings.llm_available:
                 notes.append("No LLM is configured (set QA_LLM_MODEL); answered extractively.")
@@ -443,7 +445,14 @@ class QA:
                             yield item
                 except LLMError as e:
                     log.warning("LLM failed, falling back to the extractive answer: %s", e)
-                    notes.append(f"The LLM failed ({e}); this is the extractive answer.")
+                    # an unsupported reply (qa.llm.UnsupportedAnswerError) says so itself
+                    # and keeps its check for the evaluation
+                    generation = getattr(e, "check", None)
+                    notes.append(
+                        str(e)
+                        if generation is not None
+                        else f"The LLM failed ({e}); this is the extractive answer."
+                    )
                     answer = None
         if answer is None:
             if not self.index.chunks:
@@ -455,6 +464,8 @@ class QA:
         answer = self._with_copies(answer)
         if notes:
             answer = replace(answer, notes=notes + list(answer.notes))
+        if generation is not None and answer.generation is None:
+            answer = replace(answer, generation=generation)
         yield answer
 
     def article(self, article_id: str) -> Article:

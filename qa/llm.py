@@ -15,7 +15,9 @@ with the base URL, model, key, timeout and retries of :class:`~qa.settings.Setti
    offsets; sentences left without a citation are flagged.
 3. :class:`LLMAnswerer` calls the server, plain or streaming, and turns every failure into
    an :class:`~qa.errors.LLMError` whose message names the server and what to check; the
-   caller falls back to the extractive answer.
+   caller falls back to the extractive answer. A reply none of whose sentences is
+   supported by the passage it cites raises :class:`UnsupportedAnswerError` (an
+   ``LLMError``), so it falls back too, with a note saying why.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa.answer_types import Answer
 from qa.cite import (
+    CitationCheck,
     answer_sentences,
     is_factual,
     is_not_found,
@@ -52,6 +55,22 @@ ABSTAIN_TEXT = "The articles don't say. The closest passages are listed below."
 HISTORY_MESSAGES = 6
 #: Longest earlier message sent, in characters (the passages matter more).
 HISTORY_CHARS = 1500
+#: Most tokens the model may generate for one answer (one to three sentences need ~100).
+MAX_TOKENS = 256
+
+
+class UnsupportedAnswerError(LLMError):
+    """The model replied, but no sentence of the reply is supported by the passage it
+    cites; the caller shows the extractive answer instead.
+
+    Attributes:
+        check: The verification of the reply (its sentences, markers and what was dropped).
+    """
+
+    def __init__(self, message: str, check: CitationCheck) -> None:
+        super().__init__(message)
+        self.check = check
+
 
 SYSTEM_PROMPT = f"""You answer questions about news articles. The user sends numbered \
 passages from the articles and a question.
@@ -158,6 +177,7 @@ class LLMAnswerer:
     Args:
         settings: Uses ``llm_base_url``, ``llm_model``, ``llm_api_key``, ``llm_timeout``
             and ``llm_retries``.
+        max_tokens: Most tokens generated per answer (``max_tokens`` of the request).
 
     Example:
         >>> llm = LLMAnswerer(Settings(llm_model="llama3.1"))  # doctest: +SKIP
@@ -166,8 +186,11 @@ class LLMAnswerer:
         'The SDF expects the fight to last between two and three months [1].'
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, max_tokens: int = MAX_TOKENS) -> None:
+        if max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
         self.settings = settings
+        self.max_tokens = max_tokens
         self._client: Any = None
 
     @property
@@ -306,7 +329,11 @@ class LLMAnswerer:
         )
         try:
             return self._client.chat.completions.create(
-                model=s.llm_model, messages=messages, stream=stream, temperature=0
+                model=s.llm_model,
+                messages=messages,
+                stream=stream,
+                temperature=0,
+                max_tokens=self.max_tokens,
             )
         except (openai.OpenAIError, ValueError) as e:
             raise self._error(e) from e
@@ -390,6 +417,22 @@ class LLMAnswerer:
             log.info("the LLM found no answer in %d passages", len(search.passages))
             return self._abstain(question, search, [])
         check = verify_generated(content, search.passages, index, search.sentence_scores, model)
+        if not check.supported:
+            n = len(check.unsupported)
+            if n > 1:
+                why = f"none of its {n} sentences is supported by a passage it cites"
+            elif n == 1:
+                why = "its one sentence is not supported by a passage it cites"
+            else:
+                why = "it states nothing a passage supports"
+            if check.markers == 0:
+                why += " (it cites no passage)"
+            if finish_reason == "length":
+                why += "; the reply was cut off by the server's length limit"
+            raise UnsupportedAnswerError(
+                f"The LLM's answer was not shown: {why}. This is the extractive answer.",
+                check,
+            )
         notes = [f"Not supported by the articles: {s}" for s in check.unsupported]
         if check.dropped:
             k = len(check.dropped)
@@ -418,6 +461,7 @@ class LLMAnswerer:
             expansions=list(search.expansions),
             mode="llm",
             notes=notes,
+            generation=check,
         )
 
 

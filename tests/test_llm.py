@@ -357,3 +357,52 @@ def test_server_lists_its_model(server) -> None:  # type: ignore[no-untyped-def]
 
     client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
     assert [m.id for m in client.models.list().data] == ["test-model"]
+
+
+# ---- (7) every marker form, and replies with nothing supported -------------------------------
+
+
+@pytest.mark.parametrize("reply", [
+    "The SDF expects the fight to last between two and three months [1].",
+    "The SDF expects the fight to last between two and three months (1).",
+    "The SDF expects the fight to last between two and three months 【1†source】.",
+    "The SDF expects the fight to last between two and three months [Source 1, 2].",
+    "According to passage 1, the SDF expects the fight to last between two and three months.",
+    "[1] The SDF expects the fight to last between two and three months.",
+    "- The SDF expects the fight to last between two and three months, per source 1.",
+])
+def test_every_marker_form_resolves_to_the_sentence(sdf, seed_index, embedding_model,
+                                                    reply) -> None:  # type: ignore[no-untyped-def]
+    p = sdf.passages[0]
+    other = next(q for q in sdf.passages if SLOG not in q.text)
+    check = verify_generated(reply, [p, other], seed_index, sdf.sentence_scores,
+                             embedding_model)
+    assert [c.quote for c in check.citations] == [SLOG]
+    assert check.supported and check.unsupported == []
+    assert "[1]" in check.text and "2]" not in check.text and "ource" not in check.text
+    assert check.text.rstrip(".").endswith("months [1]")
+
+
+def test_wrong_number_is_not_supported(sdf, seed_index, embedding_model) -> None:  # type: ignore[no-untyped-def]
+    check = verify_generated("The SDF expects the fight to last five months [1].",
+                             sdf.passages, seed_index, sdf.sentence_scores, embedding_model)
+    assert check.citations == [] and check.supported == []
+    assert check.unsupported == ["The SDF expects the fight to last five months."]
+
+
+@pytest.mark.parametrize("reply", [
+    "The SDF has 90,000 fighters in Hajin [1].",            # cited, but not what [1] says
+    "The SDF expects the fight to last two to three months.",  # no marker at all
+])
+def test_reply_with_nothing_supported_falls_back(server, seed_engine, tmp_path,
+                                                 reply) -> None:  # type: ignore[no-untyped-def]
+    server.reply = reply
+    engine = seed_engine
+    engine.settings = engine.settings.replace(
+        llm_base_url=server.base_url, llm_model="test-model", llm_retries=0, llm_timeout=5.0)
+    ans = engine.ask(QUESTION, mode="llm")
+    assert ans.mode != "llm"  # the extractive answer is shown instead
+    assert any(n.startswith("The LLM's answer was not shown") for n in ans.notes)
+    assert ans.generation is not None and ans.generation.supported == []
+    assert SLOG in [c.quote for c in ans.citations]
+    assert server.completion_requests[-1].body["max_tokens"] > 0
