@@ -314,7 +314,8 @@ def _print_ingest(result: IngestResult, index_path: str, prefix: str = "") -> No
         print(f"skipped: {err}", file=sys.stderr)
     dup = f", {len(r.duplicates)} duplicates skipped" if r.duplicates else ""
     if r.copies:
-        dup += f", {len(r.copies)} near-duplicate copies grouped with indexed articles"
+        dup += f", {_n(len(r.copies), 'near-duplicate copy', 'copies')} kept with the "
+        "articles they copy (see `qa duplicates`)"
     feed = (
         f"{result.entries} feed entries, {len(result.skipped)} already indexed; "
         if result.entries or result.skipped
@@ -326,6 +327,13 @@ def _print_ingest(result: IngestResult, index_path: str, prefix: str = "") -> No
         f"{r.total_articles} articles, {r.total_chunks} chunks in {index_path}",
         flush=True,
     )
+
+
+def _n(count: int, one: str, many: str) -> str:
+    """``1 story``, ``2 stories``; ``many`` replaces the last word of ``one``."""
+    if count == 1:
+        return f"1 {one}"
+    return f"{count} {' '.join([*one.split()[:-1], many])}"
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:
@@ -389,7 +397,8 @@ def _cmd_ask(args: argparse.Namespace) -> int:
             )
             if c.also_in:
                 also = "; ".join(
-                    ", ".join(x for x in (o.source or o.title, o.url) if x) for o in c.also_in
+                    ", ".join(x for x in (o.source or o.title, o.url or o.path) if x)
+                    for o in c.also_in
                 )
                 print(f"    also in: {also}")
     if answer.abstained and answer.passages:
@@ -482,7 +491,10 @@ def _cmd_duplicates(args: argparse.Namespace) -> int:
                 f"(similarity {c.similarity:.2f}{', ' + o.url if o.url else ''})"
             )
     n = sum(len(g.copies) for g in groups)
-    print(f"{len(groups)} stories with near-duplicate copies, {n} copies not indexed")
+    print(
+        f"{_n(len(groups), 'story', 'stories')} with near-duplicate copies, "
+        f"{_n(n, 'copy', 'copies')} not indexed"
+    )
     return 0
 
 

@@ -62,6 +62,7 @@ class CopyRef:
         url: Its URL, or "".
         date: Its date, or "".
         similarity: Jaccard overlap of its shingles with the indexed article's.
+        path: The file (or URL asked for) it was read from, or "".
     """
 
     article_id: str
@@ -70,6 +71,7 @@ class CopyRef:
     url: str = ""
     date: str = ""
     similarity: float = 0.0
+    path: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a dict."""
@@ -95,7 +97,9 @@ class Copy:
     def ref(self) -> CopyRef:
         """The copy as a citation lists it."""
         a = self.article
-        return CopyRef(a.id, a.title, a.source, a.url, a.date, round(self.similarity, 3))
+        return CopyRef(
+            a.id, a.title, a.source, a.url, a.date, round(self.similarity, 3), path=a.path
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict (the index stores copies so)."""

@@ -260,7 +260,8 @@ def article_from_page(page: Page) -> Article:
                 # what is left of a page with no article is its menu ("Home | News")
                 raise FetchError(
                     page.url,
-                    f"no article text found in the page (its main text is {words} words)",
+                    f"no article text found in the page (its main text is {words} "
+                    f"word{'' if words == 1 else 's'})",
                 )
             return article
     except FetchError:

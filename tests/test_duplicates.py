@@ -122,7 +122,7 @@ def test_engine_keeps_one_copy_and_cites_the_others(
     assert f"    also in: Ottawa Citizen, {COPY_URL}" in capsys.readouterr().out
     assert main(["duplicates", "--index", str(index)]) == 0
     out = capsys.readouterr().out
-    assert f"copy {copy_id}  Ottawa Citizen" in out and "1 stories with near-duplicate" in out
+    assert f"copy {copy_id}  Ottawa Citizen" in out and "1 story with near-duplicate" in out
 
     # undo: the copy becomes an article of its own and is never grouped with it again
     assert main(["duplicates", "--separate", copy_id, "--index", str(index)]) == 0
