@@ -314,8 +314,10 @@ def _print_ingest(result: IngestResult, index_path: str, prefix: str = "") -> No
         print(f"skipped: {err}", file=sys.stderr)
     dup = f", {len(r.duplicates)} duplicates skipped" if r.duplicates else ""
     if r.copies:
-        dup += f", {_n(len(r.copies), 'near-duplicate copy', 'copies')} kept with the "
-        "articles they copy (see `qa duplicates`)"
+        dup += (
+            f", {_n(len(r.copies), 'near-duplicate copy', 'copies')} kept with the "
+            "articles they copy (see `qa duplicates`)"
+        )
     feed = (
         f"{result.entries} feed entries, {len(result.skipped)} already indexed; "
         if result.entries or result.skipped

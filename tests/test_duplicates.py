@@ -120,6 +120,11 @@ def test_engine_keeps_one_copy_and_cites_the_others(
 
     assert main(["ask", SEED_QUESTION, "--index", str(index)]) == 0
     assert f"    also in: Ottawa Citizen, {COPY_URL}" in capsys.readouterr().out
+    assert main(["ingest", str(SEED), str(records), "--index", str(tmp_path / "two")]) == 0
+    assert capsys.readouterr().out.startswith(
+        "1 added, 0 updated, 0 unchanged, 1 near-duplicate copy kept with the articles they "
+        "copy (see `qa duplicates`)"
+    )
     assert main(["duplicates", "--index", str(index)]) == 0
     out = capsys.readouterr().out
     assert f"copy {copy_id}  Ottawa Citizen" in out and "1 story with near-duplicate" in out
