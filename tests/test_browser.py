@@ -50,6 +50,12 @@ MARKETS = (
     "Stocks fell sharply on Wednesday after the central bank raised interest rates by half a "
     "point, its biggest move in two decades, and signalled more rises to come this year.\n\n"
     "The Dow lost 400 points by the close, and bond yields climbed to a four-year high.\n")
+STORM = (
+    "Coast Gazette\n\nStorm closes the coast road for a week\n\nBy Sam Lee\n\n"
+    "Portree Coast Gazette —\n\n"
+    "The coast road will stay closed for a week after Tuesday's storm washed away a stretch "
+    "of the sea wall, the council said, and buses will take the hill route meanwhile.\n\n"
+    "Repairs are expected to cost about $2 million.\n")
 UNANSWERABLE = "What did the mayor of Lyon say about the tram fares?"
 UPLOAD_MB = 1.0  # the test server's per-file limit, so a "too large" file stays small
 TIMEOUT = 60_000  # ms; answers take a second or two, but the CI machine may be busy
@@ -363,7 +369,8 @@ def test_2_filters_show_beside_the_question_as_removable_chips(page: Any,
     ask(page, "Who wrote the article about the central bank raising rates?")
     reply = last_reply(page)
     assert "The best-matching article, “" in reply
-    assert "pick it under Filters → Ask about" in reply and "--article" not in reply
+    assert "pick it in “Ask about” under the question box" in reply
+    assert "--article" not in reply
 
 
 def test_3_every_uploaded_file_gets_a_line_that_stays(page: Any, tmp_path: Path) -> None:
@@ -460,8 +467,9 @@ HEADER_WRAP_JS = """() => [...document.querySelectorAll('th')].filter(th => th.o
 
 def test_6_phone_layout_wraps_nothing_inside_a_word_and_nothing_runs_off(
         tabs: Any, tmp_path: Path) -> None:
-    upload(tabs(), write(tmp_path, "markets-2.txt",
-                         MARKETS.replace(MARKETS_TITLE, "Shares fall on the rate rise")))
+    upload(tabs(), write(tmp_path, "harbour-festival.txt",
+                         "Harbour News\n\nHarbour festival draws record crowds\n\nThe harbour "
+                         "festival drew 40,000 visitors over the weekend, organisers said.\n"))
     page = tabs(PHONE)
     # a 5,000-character question, with a 400-character "word" (a pasted link) in it
     ask(page, "Where did the fighting happen? " * 148 + "https://example.com/" + "a" * 400)
@@ -501,14 +509,14 @@ def test_7_markers_link_delete_asks_and_undoes_byline_context(page: Any,
     expect(card).to_be_in_viewport()
 
     # the byline's "surrounding paragraph" reaches past the dateline to the story
-    title = "Markets slide as rates rise"
-    upload(page, write(tmp_path, "markets-3.txt", MARKETS.replace(MARKETS_TITLE, title)))
+    title = "Storm closes the coast road for a week"
+    upload(page, write(tmp_path, "storm.txt", STORM))
     page.get_by_role("tab", name="Chat").click()
     pick(page, "#qa-scope", title)
     ask(page, "Who wrote this article?")
-    assert "Jane Doe" in last_reply(page)
+    assert "Sam Lee" in last_reply(page)
     page.locator("#qa-sources").get_by_text("Show the surrounding paragraph").click()
-    expect(page.locator("#qa-sources .qa-para")).to_contain_text("Stocks fell sharply")
+    expect(page.locator("#qa-sources .qa-para")).to_contain_text("The coast road will stay")
 
     # delete asks once; Cancel keeps the article, Delete removes it, Undo brings it back
     library(page)
@@ -544,6 +552,7 @@ def test_readme_screenshots(tabs: Any, tmp_path: Path, shots: Path) -> None:
            write(tmp_path, "markets.txt", MARKETS))
     page.screenshot(path=str(shots / "library.png"), full_page=True)
     phone = tabs(PHONE)
+    pick(phone, "#qa-scope", "LAST ISIL OUTPOST")  # the filter shows as a chip
     ask(phone, EXAMPLE)
     assert phone.evaluate(OVERFLOW_JS) == []
     phone.screenshot(path=str(shots / "phone.png"), full_page=True)

@@ -179,8 +179,8 @@ def test_notes_are_reworded_for_readers() -> None:
              "Answered from the byline.",
              "The article's metadata has no such field."]
     out = reader_notes(notes)
-    assert out == ["Several articles match. To ask about one of them, pick it under "
-                   "Filters → Ask about.",
+    assert out == ["Several articles match. To ask about one of them, pick it in “Ask about” "
+                   "under the question box.",
                    "No LLM answerer is set up on this server; this is the extractive answer.",
                    "Answered from the byline.",
                    "The best-matching article's header does not give that."]

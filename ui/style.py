@@ -78,8 +78,8 @@ CSS = """
             border-radius: 8px; padding: 6px 10px; align-items: center;}
 #qa-delete-confirm {border-color: #fca5a5; background: #fef2f2;}
 /* the Library: a table on wide screens, one card per article on narrow ones */
-.qa-library table {width: 100%; border-collapse: collapse; font-size: 0.92em; border: 0;
-                   margin: 0;}
+.qa-library table {width: 100%; border-collapse: collapse; font-size: 0.92em;
+                   border: 0 !important; margin: 0;}
 .qa-library th, .qa-library td {border-left: 0 !important; border-right: 0 !important;
                    border-top: 0 !important;}
 .qa-library th {text-align: left; white-space: nowrap; word-break: keep-all;

@@ -26,7 +26,8 @@ _NOTE_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         re.compile(r"several articles match", re.I),
-        "Several articles match. To ask about one of them, pick it under Filters → Ask about.",
+        "Several articles match. To ask about one of them, pick it in “Ask about” under "
+        "the question box.",
     ),
     (
         re.compile(r"^No LLM is configured", re.I),
