@@ -401,6 +401,29 @@ def test_3_every_uploaded_file_gets_a_line_that_stays(page: Any, tmp_path: Path)
     assert "letter.docx" not in status  # replaced by the next upload's results
 
 
+def test_3_dropped_files_get_their_lines_too(page: Any) -> None:
+    """Drag and drop: the browser's own way in, with a file it refuses (too large)."""
+    library(page)
+    before = page.inner_text("#qa-library-status")
+    files = [("tide.txt", "Tide Times\n\nSpring tide floods the quay\n\nThe spring tide "
+              "flooded the quay on Thursday morning, the harbour master said.\n"),
+             ("memo.docx", "not really a docx"),
+             ("atlas.txt", "y" * int(UPLOAD_MB * 1.5e6))]
+    transfer = page.evaluate_handle(
+        "files => { const dt = new DataTransfer();"
+        " for (const [name, text] of files) dt.items.add(new File([text], name));"
+        " return dt; }", files)
+    page.locator("#qa-upload button").first.dispatch_event("drop", {"dataTransfer": transfer})
+    page.wait_for_function(
+        "old => { const s = document.querySelector('#qa-library-status')?.innerText || '';"
+        " return s !== old && /Indexed|Nothing was indexed/.test(s); }", arg=before)
+    status = page.inner_text("#qa-library-status")
+    assert "✓ tide.txt: “Spring tide floods the quay” (new)" in status
+    assert "memo.docx: unsupported file type '.docx'" in status
+    assert "atlas.txt: file is 1.5 MB, over the 1 MB limit; it was not uploaded" in status
+    assert page.locator(".toast-body").count() == 0
+
+
 HEX_ID = re.compile(r"\b[0-9a-f]{12,}\b")
 INTERNAL = re.compile(r"threshold|Best support|--\w|QA_[A-Z]|score -?\d|-?\d\.\d\d\b")
 

@@ -173,7 +173,9 @@ def _chat_tab(gr: Any, app: ChatApp) -> dict[str, Any]:
             gr.Accordion(label=view.passages_label, **box_open),
             view.status,
             view.question,
-            gr.Dropdown(choices=_scope_choices(view.articles), value=view.article),
+            gr.skip()
+            if view.articles is None
+            else gr.Dropdown(choices=_scope_choices(view.articles), value=view.article),
         )
 
     def respond(

@@ -68,7 +68,8 @@ class ChatView(NamedTuple):
         question: What stays in the question box.
         article: The article filter in effect (its id), "" when none: a filter naming a
             deleted article is cleared.
-        articles: ``(label, article id)`` choices for the *Ask about* picker, as the index is now.
+        articles: ``(label, article id)`` choices for the *Ask about* picker, as the index is
+            now; None while an answer streams (the picker is left as it is).
         open_passages: Whether to open the passages panel (an abstention points at it).
     """
 
@@ -79,7 +80,7 @@ class ChatView(NamedTuple):
     status: str
     question: str
     article: str = ""
-    articles: list[tuple[str, str]] = []
+    articles: list[tuple[str, str]] | None = None
     open_passages: bool = False
 
 
@@ -257,8 +258,9 @@ class ChatApp:
             article = ""
         article = article or ""
 
-        def step(reply: str) -> ChatView:
-            # a fresh list per step: each view stays as it was yielded
+        def step(reply: str, streaming: bool = False) -> ChatView:
+            # a fresh list per step: each view stays as it was yielded; a streamed piece
+            # leaves the pickers alone (articles=None)
             return ChatView(
                 [*asked, {"role": "assistant", "content": reply}],
                 empty_sources,
@@ -267,7 +269,7 @@ class ChatApp:
                 "",
                 "",
                 article,
-                choices,
+                None if streaming else choices,
             )
 
         yield step(THINKING)
@@ -290,7 +292,7 @@ class ChatApp:
                     answer = item
                 else:
                     streamed += item
-                    yield step(markdown_with_markers(streamed) + " ▍")
+                    yield step(markdown_with_markers(streamed) + " ▍", streaming=True)
             if answer is None:
                 raise RuntimeError("the engine returned no answer")
         except QAError as e:

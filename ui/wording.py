@@ -39,7 +39,11 @@ _ENV_VAR = re.compile(r"\s*\((?:set )?QA_[A-Z_]+[^)]*\)")
 
 # How the first line of an abstention starts: the chat history drops these replies, since
 # they hold no answer for a follow-up question to lean on.
-ABSTAIN_PREFIXES = ("The articles don't say", "The article you picked doesn't say", "No article")
+ABSTAIN_PREFIXES = (
+    "The articles don't say",
+    "The article you picked doesn't say",
+    "No article matches the filters",
+)
 
 
 def reader_notes(notes: Sequence[str]) -> list[str]:
