@@ -212,7 +212,9 @@ class ChatApp:
             outlets: Only search articles from these outlets.
             date_from: Only articles dated on or after this ``YYYY-MM-DD`` date.
             date_to: Only articles dated on or before this date.
-            article: Only this article (its id): the one "this article" means.
+            article: Only this article (its id): the one "this article" means. An id no
+                longer indexed (deleted since it was picked) is dropped, and the answer
+                says so in a note.
 
         Yields:
             A :class:`ChatView` per step: the question posted, each streamed piece, and the
