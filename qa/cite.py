@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -257,6 +257,71 @@ def numbers_agree(claim: str, source: str) -> bool:
     return numbers_in(claim) <= numbers_in(source)
 
 
+_NAME = re.compile(r"[A-Z][\w'’-]*")
+
+#: Share of a claim's content words one source sentence must hold (``backs``); below it the
+#: sentence backs the claim only with an embedding similarity of ``SUPPORT_SIMILARITY``.
+SUPPORT_COVERAGE = 0.6
+SUPPORT_SIMILARITY = 0.7
+
+
+def names_in(text: str) -> set[str]:
+    """The stemmed terms of a sentence's capitalised words after its first word (names:
+    "Idlib", "Guterres", "United States")."""
+    words = _NAME.findall(text)
+    if words and text.lstrip(" \"'“‘(").startswith(words[0]):
+        words = words[1:]
+    return set(terms(" ".join(words)))
+
+
+def claim_forms(claim: str, index: ArticleIndex) -> tuple[str, str]:
+    """A claim as written and with its acronyms replaced by what they stand for, from the
+    index's table ("the SDF" -> "the Syrian Democratic Forces"); a source backs the claim
+    when it backs either."""
+    text, expansions = index.acronyms.expand(claim)
+    for e in expansions:
+        text = text.replace(f"{e.found} ({e.added})", e.added)
+    return claim, text
+
+
+def backs(
+    claim: str,
+    source: str,
+    similarity: float | None = None,
+    known: Callable[[str], bool] | None = None,
+) -> bool:
+    """Whether one source sentence backs a generated sentence (stricter than
+    :func:`supports`, which the extractive answer uses).
+
+    A small model writes collages of the passages' words ("The Islamic State attacked the
+    bridge on Monday", "the SDF, led by the Islamic State, ..."), so shared words are not
+    enough. The sentence must hold every number of the claim (:func:`numbers_agree`) and
+    every name (:func:`names_in`), and at least :data:`SUPPORT_COVERAGE` of its content words
+    (or half of them when their embedding similarity is at least
+    :data:`SUPPORT_SIMILARITY`); a content word it lacks must at least occur somewhere in
+    the indexed articles (``known``): a word no article holds is new material.
+
+    Args:
+        claim: A sentence of an answer, markers removed.
+        source: The source sentence (with its acronyms expanded, where they are).
+        similarity: Their embedding cosine similarity, when known.
+        known: Whether a stemmed term occurs in the index (``BM25Index.knows``).
+    """
+    c = set(terms(claim))
+    if not c:
+        return True
+    s = set(terms(source))
+    if not numbers_agree(claim, source) or not names_in(claim) <= s:
+        return False
+    missing = c - s
+    if known is not None and not all(known(t) for t in missing):
+        return False
+    coverage = 1 - len(missing) / len(c)
+    if coverage >= SUPPORT_COVERAGE:
+        return True
+    return similarity is not None and similarity >= SUPPORT_SIMILARITY and coverage >= 0.5
+
+
 def is_factual(claim: str) -> bool:
     """Whether a sentence states something a source should back (not "Yes." or "The
     articles do not say more.")."""
@@ -346,8 +411,9 @@ class _Resolver:
             sim = None
             if claim_vec is not None:
                 sim = float(self._vector(article_id, c) @ claim_vec)
-            source = self._expanded(c)
-            if not any(supports(cl, source, sim) and numbers_agree(cl, source) for cl in claims):
+            source = f"{c.text} {self._expanded(c)}"
+            known = self.index.bm25_sentences.knows
+            if not any(backs(cl, source, sim, known) for cl in claims):
                 continue
             ov = max(overlap(cl, source) for cl in claims)
             score = ov + (sim or 0.0) + 0.1 * self.scores.get(c.row, 0.0)
@@ -369,11 +435,11 @@ def verify_generated(
     (:func:`qa.markers.normalize_markers`) and the reply split into sentences
     (:func:`qa.markers.generated_sentences`). Each ``[n]`` marker is checked against the
     sentence it ends: a marker with no passage ``n`` is dropped ("points at nothing");
-    otherwise the sentences of passage ``n`` are compared with the claim (shared content
-    words, acronyms expanded with the index's table, and embedding similarity when
-    ``model`` is given), and every number the claim states must be in the sentence
-    (:func:`numbers_agree`). No supporting sentence: the marker is dropped. Otherwise it
-    becomes a :class:`Citation` of the best one.
+    otherwise each sentence of passage ``n`` is compared with the claim by :func:`backs`
+    (its numbers, its names and most of its content words in that one sentence, acronyms
+    expanded with the index's table, embedding similarity when ``model`` is given). No
+    sentence backs it: the marker is dropped. Otherwise it becomes a :class:`Citation` of
+    the best one.
     Surviving citations are renumbered ``1..m`` in order of first appearance (the same
     sentence cited twice keeps one number) and the markers in the text are rewritten.
 
@@ -400,7 +466,7 @@ def verify_generated(
 
     shown = [strip_markers(text[a:b]).strip() for a, b in spans]
     # "the SDF" in a claim should match "the Syrian Democratic Forces" in a source
-    claims = [(c, index.acronyms.expand(c)[0]) for c in shown]
+    claims = [claim_forms(c, index) for c in shown]
     vecs: np.ndarray | None = None
     if model is not None and markers and shown:
         vecs = model.encode_queries(shown)
@@ -515,8 +581,8 @@ def check_shown(
 
     Every sentence of ``text`` that carries ``[m]`` markers is compared with the quote of
     citation ``m`` alone (not with its passage): the quote must be ``article.text[start:end]``
-    and must support the sentence by the rule :func:`verify_generated` applies (shared
-    content words or close meaning, acronyms expanded, every number present). The
+    and must back the sentence by the rule :func:`verify_generated` applies
+    (:func:`backs`: numbers, names and most content words in the quote). The
     evaluation counts the violations (``qa eval --mode llm``); it must be 0.
 
     Args:
@@ -544,17 +610,18 @@ def check_shown(
         if not marks:
             continue
         cited += 1
-        forms = (claim, index.acronyms.expand(claim)[0])
+        forms = claim_forms(claim, index)
         claim_vec = model.encode_queries([claim])[0] if model is not None else None
         for n, _, _ in marks:
             cited_by = by_n.get(n)
             if cited_by is None:
                 violations.append(f"[{n}] has no citation: {claim!r}")
                 continue
-            quote = index.acronyms.expand(cited_by.quote)[0]
+            quote = f"{cited_by.quote} {index.acronyms.expand(cited_by.quote)[0]}"
             sim = None
             if claim_vec is not None and model is not None:
                 sim = float(model.encode_documents([cited_by.quote])[0] @ claim_vec)
-            if not any(supports(f, quote, sim) and numbers_agree(f, quote) for f in forms):
+            known = index.bm25_sentences.knows
+            if not any(backs(f, quote, sim, known) for f in forms):
                 violations.append(f"[{n}] is shown for {claim!r} but its quote does not say it")
     return ShownCheck(sentences=sentences, cited=cited, violations=violations)

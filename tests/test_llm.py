@@ -147,32 +147,32 @@ def test_verify_renumbers_by_first_appearance(sdf, seed_index) -> None:  # type:
     four = passage_numbers(sdf, FOUR_SIDES)[-1]
     slog = passage_numbers(sdf, SLOG)[0]
     text = (f"The SDF launched an offensive from four sides [{four}]. "
-            f"It expects the fight to last two to three months [{slog}].")
+            f"It is preparing for a slog of two to three months [{slog}].")
     check = verify_generated(text, sdf.passages, seed_index, sdf.sentence_scores)
     assert check.dropped == [] and check.unsupported == []
     assert [c.n for c in check.citations] == [1, 2]
     assert check.citations[0].quote.endswith(FOUR_SIDES)
     assert check.citations[1].quote == SLOG
     assert check.text == ("The SDF launched an offensive from four sides [1]. "
-                          "It expects the fight to last two to three months [2].")
+                          "It is preparing for a slog of two to three months [2].")
     for c in check.citations:
         assert seed_index.article(c.article_id).text[c.start:c.end] == c.quote
 
 
 def test_verify_deduplicates_and_normalises_markers(sdf, seed_index) -> None:  # type: ignore[no-untyped-def]
     p = sdf.passages[0]
-    check = verify_generated("The fight may last two to three months [1, 2]. Yes.",
-                             [p, p], seed_index)
-    assert check.text == "The fight may last two to three months [1]. Yes."
+    check = verify_generated("The SDF is preparing for a slog of two to three months [1, 2]. "
+                             "Yes.", [p, p], seed_index)
+    assert check.text == "The SDF is preparing for a slog of two to three months [1]. Yes."
     assert len(check.citations) == 1 and check.citations[0].quote == SLOG
     assert check.unsupported == []  # "Yes." states nothing
     assert normalize_markers("a [Passage 2] b [3; 4] <think>x</think>") == "a [2] b [3][4] "
 
 
 def test_verify_flags_sentences_without_markers(sdf, seed_index) -> None:  # type: ignore[no-untyped-def]
-    check = verify_generated("The fight may last two to three months [1]. The SDF has "
+    check = verify_generated("A slog of two to three months is expected [1]. The SDF has "
                              "200,000 fighters. [7]", sdf.passages, seed_index)
-    assert check.text == "The fight may last two to three months [1]. The SDF has 200,000 "\
+    assert check.text == "A slog of two to three months is expected [1]. The SDF has 200,000 "\
                          "fighters."
     assert check.unsupported == ["The SDF has 200,000 fighters."]
     assert len(check.dropped) == 1 and "[7] points at nothing" in check.dropped[0]
@@ -406,3 +406,34 @@ def test_reply_with_nothing_supported_falls_back(server, seed_engine, tmp_path,
     assert ans.generation is not None and ans.generation.supported == []
     assert SLOG in [c.quote for c in ans.citations]
     assert server.completion_requests[-1].body["max_tokens"] > 0
+
+
+# Replies SmolLM2-135M-Instruct gave on the seed article (eval/llm_server.py, k=3), each
+# citing a passage that holds most of its words but not what it says.
+COLLAGES = [
+    "The Islamic State attacked the bridge on Monday [1] in a suicide attack.",
+    "The Islamic State war against the Syrian Democratic Forces began on Monday [1] and has "
+    "continued to this day.",
+    "The Syrian Democratic Forces, led by the Islamic State group, launched a full-scale "
+    "battle in Idlib on Monday [1] to protect its last sliver of territory from the Islamic "
+    "State.",
+    "The Islamic State has buried large quantities of cash in caves and underground "
+    "passages [1].",
+    "The coalition spokesman is based in the United States [1].",
+]
+
+
+@pytest.mark.parametrize("reply", COLLAGES)
+def test_a_collage_of_the_passage_words_is_not_supported(seed_index, embedding_model,
+                                                         reply) -> None:  # type: ignore[no-untyped-def]
+    # every passage of the article: whichever [1] is, none of its sentences says this
+    article = seed_index.articles[0]
+    passages = [p for p in search(seed_index, embedding_model, strip(reply), k=8).passages
+                if p.article_id == article.id]
+    for p in passages:
+        check = verify_generated(reply, [p], seed_index, None, embedding_model)
+        assert check.citations == [] and check.supported == [], p.text[:80]
+
+
+def strip(reply: str) -> str:
+    return re.sub(r"\s*\[\d+\]", "", reply)
