@@ -295,6 +295,7 @@ def _library_tab(
                 p_url = gr.Textbox(label="URL")
             p_text = gr.Textbox(label="Text or HTML", lines=6, max_lines=14, elem_id="qa-paste")
             paste = gr.Button("Index pasted article", elem_id="qa-index-paste")
+            web = _web_section(gr)
 
     def library_updates(view: LibraryView) -> tuple[Any, ...]:
         return (
@@ -343,6 +344,8 @@ def _library_tab(
         **writes,
     )
 
+    _wire_web(gr, app, web, table, library_updates, lib_out, writes)
+
     def ask_delete(article_id: str | None) -> tuple[Any, ...]:
         prompt = app.delete_prompt(article_id)
         if not prompt:
@@ -380,6 +383,130 @@ def _library_tab(
     undo.click(do_undo, [deleted], [*lib_out, undo_row, deleted], **writes)
     undo_timer.tick(undo_expired, None, [undo_row, undo_timer], queue=False, **private)
     return lambda: library_updates(app.library_view()), lib_out
+
+
+def _web_section(gr: Any) -> dict[str, Any]:
+    """The Library's "Add by URL" box and its view of near-duplicate copies (issue 20)."""
+    gr.Markdown(
+        "#### Add by URL\nWeb pages or PDFs, one URL a line, or RSS/Atom feeds. **The server "
+        "fetches them** (http and https only, with a time and size limit); each URL gets a "
+        "line in the results above."
+    )
+    urls = gr.Textbox(
+        label="URLs", lines=2, max_lines=8, placeholder="https://…", elem_id="qa-urls"
+    )
+    feeds = gr.Checkbox(
+        label="These are feeds: add their new entries", value=False, elem_id="qa-urls-feed"
+    )
+    fetch = gr.Button("Fetch and index", elem_id="qa-fetch")
+    gr.Markdown(
+        "#### Copies of one story\nThe same story from several outlets is indexed once; "
+        "its answers list the others as *also in*. Index a copy on its own to undo that."
+    )
+    copies = gr.HTML(elem_id="qa-copies")
+    with gr.Row():
+        pick = gr.Dropdown(
+            choices=[], show_label=False, scale=3, elem_id="qa-copy-pick", info="Pick a copy"
+        )
+        split = gr.Button("Index separately", scale=1, min_width=90, elem_id="qa-separate")
+    return {
+        "urls": urls,
+        "feeds": feeds,
+        "fetch": fetch,
+        "copies": copies,
+        "pick": pick,
+        "split": split,
+    }
+
+
+def _copies_view(app: ChatApp) -> tuple[str, list[tuple[str, str]]]:
+    """The near-duplicate groups as escaped HTML, and the copies as picker choices."""
+    import html
+
+    try:
+        groups = app.engine.duplicate_groups()
+    except Exception:  # no index yet: nothing grouped
+        groups = []
+    if not groups:
+        return "<p class='qa-copies-none'>No copies of one story are indexed.</p>", []
+    items, choices = [], []
+    for g in groups:
+        a = g.article
+        others = []
+        for c in g.copies:
+            o = c.article
+            where = o.url or o.path.rsplit("/", 1)[-1]
+            others.append(
+                f"<li>{html.escape(o.source or '(no outlet)')}: {html.escape(o.title or where)}"
+                f" <span class='qa-copy-where'>{html.escape(where)}</span>"
+                f" ({c.similarity:.0%} the same)</li>"
+            )
+            choices.append((f"{o.source or '(no outlet)'}: {o.title or where}"[:90], o.id))
+        items.append(
+            f"<li><b>{html.escape(a.title or a.id)}</b> ({html.escape(a.source or 'no outlet')})"
+            f", also in:<ul>{''.join(others)}</ul></li>"
+        )
+    return f"<ul class='qa-copies'>{''.join(items)}</ul>", choices
+
+
+def _wire_web(
+    gr: Any,
+    app: ChatApp,
+    web: dict[str, Any],
+    table: Any,
+    library_updates: Callable[[Any], tuple[Any, ...]],
+    lib_out: list[Any],
+    writes: dict[str, Any],
+) -> None:
+    """Events of :func:`_web_section`: fetch URLs or feeds, show and split copies."""
+    from qa.errors import QAError
+    from ui.render import escape_markdown
+
+    def copies_updates() -> tuple[Any, ...]:
+        view, choices = _copies_view(app)
+        return (view, gr.Dropdown(choices=choices, value=None))
+
+    def fetch(text: str, as_feeds: bool) -> tuple[Any, ...]:
+        urls = [u.strip() for u in (text or "").splitlines() if u.strip()]
+        if not urls:
+            view = app.library_view("Type a URL first.")
+            return (*library_updates(view), gr.skip(), *copies_updates())
+        try:
+            r = app.engine.ingest(feeds=urls) if as_feeds else app.engine.ingest(urls)
+        except QAError as e:
+            view = app.library_view(f"⚠️ {escape_markdown(str(e))}")
+            return (*library_updates(view), text, *copies_updates())
+        rep = r.report
+        lines = [
+            f"Fetched {len(urls)} {'feed' if as_feeds else 'URL'}{'s' if len(urls) != 1 else ''}: "
+            f"{len(rep.added)} new, {len(rep.replaced)} updated, {len(rep.unchanged)} unchanged"
+            + (f", {len(rep.copies)} kept as copies of indexed stories" if rep.copies else "")
+            + (f", {len(r.skipped)} feed entries already indexed" if r.skipped else "")
+            + "."
+        ]
+        lines += [f"⚠️ {escape_markdown(e)}" for e in r.errors]
+        return (*library_updates(app.library_view("\n\n".join(lines))), "", *copies_updates())
+
+    def split(copy_id: str | None) -> tuple[Any, ...]:
+        if not copy_id:
+            view = app.library_view("Pick the copy to index on its own first.")
+            return (*library_updates(view), *copies_updates())
+        try:
+            app.engine.separate(copy_id)
+            status = "The copy is indexed on its own now."
+        except QAError as e:
+            status = f"⚠️ {escape_markdown(str(e))}"
+        return (*library_updates(app.library_view(status)), *copies_updates())
+
+    shown = [web["copies"], web["pick"]]
+    web["fetch"].click(
+        fetch, [web["urls"], web["feeds"]], [*lib_out, web["urls"], *shown], **writes
+    )
+    web["split"].click(split, [web["pick"]], [*lib_out, *shown], **writes)
+    # the library table changes on page load and after every write: the copies follow it
+    table.change(
+        copies_updates, None, [web["copies"], web["pick"]], queue=False, api_visibility="private"
+    )
 
 
 def _refused_report(value: str) -> tuple[list[str], int] | None:
