@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from qa.errors import BadInputError
@@ -133,3 +134,74 @@ def date_bound(
     if when is None:
         raise BadInputError(f"{name} {text!r} is not a date; write {_EXAMPLES}")
     return when.date().isoformat()
+
+
+@dataclass(frozen=True)
+class NamedDates:
+    """The dates a question names ("What happened in Idlib last week?").
+
+    Attributes:
+        phrase: The words that name them, as written ("last week").
+        date_from: First day, ISO ``YYYY-MM-DD``.
+        date_to: Last day, ISO ``YYYY-MM-DD``.
+    """
+
+    phrase: str
+    date_from: str
+    date_to: str
+
+    def span(self) -> str:
+        """The days as a reader sees them: "2026-11-24 to 2026-12-01", or one day."""
+        if self.date_from == self.date_to:
+            return self.date_from
+        return f"{self.date_from} to {self.date_to}"
+
+
+_NAMED = re.compile(
+    r"\b(?:(?P<rel>(?:in\s+|over\s+|during\s+)?(?:the\s+)?(?:last|past|this)\s+(?:week|month|year))"
+    r"|(?P<day>yesterday|today)"
+    r"|(?P<since>since\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"yesterday|last\s+week|last\s+month|\d{4}-\d{2}-\d{2}))"
+    r"|(?P<on>on\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)))\b",
+    re.I,
+)
+
+
+def question_dates(question: str, *, today: datetime.date | None = None) -> NamedDates | None:
+    """The days a question's own words limit it to, relative to ``today``; None when it names
+    none. Only phrases relative to today count ("last week", "this month", "yesterday",
+    "since Monday", "on Tuesday"; a named day reaches to today, since its news is dated
+    then or after): a year or a month named in a question is usually the time of the event
+    asked about, not of the article.
+
+    Example:
+        >>> question_dates("What happened in Idlib last week?", today=datetime.date(2026, 12, 1))
+        NamedDates(phrase='last week', date_from='2026-11-24', date_to='2026-12-01')
+    """
+    m = _NAMED.search(question)
+    if m is None:
+        return None
+    day = today or datetime.date.today()
+    phrase = " ".join(m.group().split())
+    words = phrase.lower().split()
+    end = day.isoformat()
+    if m["rel"]:
+        unit, the = words[-1], "the" in words
+        which = words[-2]
+        if which == "this":
+            start = date_bound(f"this {unit}", today=day)
+        elif unit == "week" or the or which == "past":
+            days = {"week": 7, "month": 30, "year": 365}[unit]
+            start = (day - datetime.timedelta(days=days)).isoformat()
+        elif unit == "month":  # "last month": the calendar month before this one
+            last = day.replace(day=1) - datetime.timedelta(days=1)
+            start, end = last.replace(day=1).isoformat(), last.isoformat()
+        else:  # "last year"
+            start, end = f"{day.year - 1}-01-01", f"{day.year - 1}-12-31"
+        return NamedDates(phrase, start, end)
+    # the news of a day is dated that day or after: "yesterday" reaches to today
+    if m["day"]:
+        return NamedDates(phrase, date_bound(words[0], today=day), end)
+    if m["on"]:
+        return NamedDates(phrase, date_bound(words[1], today=day), end)
+    return NamedDates(phrase, date_bound(phrase, today=day), end)

@@ -411,6 +411,31 @@ class QA:
         assert answer is not None
         return answer
 
+    def _search_dated(
+        self,
+        q: str,
+        k: int | None,
+        history: list[dict[str, str]] | None,
+        filters: Filters | None,
+        notes: list[str],
+    ) -> SearchResult:
+        """Search, limited to the days the question names ("last week", "since Monday")
+        unless the caller set dates; the note says which dates were searched. When no
+        article is dated then, all dates are searched and the note says so."""
+        from qa.dates import question_dates
+
+        f = filters or Filters()
+        named = None if (f.date_from or f.date_to) else question_dates(q)
+        if named is None:
+            return self.search(q, k=k, history=history, filters=filters)
+        dated = replace(f, date_from=named.date_from, date_to=named.date_to)
+        result = self.search(q, k=k, history=history, filters=dated)
+        if result.passages:
+            notes.append(f"Searched the articles dated {named.span()} (“{named.phrase}”).")
+            return result
+        notes.append(f"No article is dated {named.span()} (“{named.phrase}”); searched all dates.")
+        return self.search(q, k=k, history=history, filters=filters)
+
     def ask_stream(
         self,
         question: str,
@@ -425,7 +450,7 @@ class QA:
         mode = mode or self.settings.answer_mode
         if mode not in ("extractive", "llm"):
             raise BadInputError(f"answer mode must be extractive or llm, got {mode!r}")
-        result = self.search(q, k=k, history=history, filters=filters)
+        result = self._search_dated(q, k, history, filters, notes)
         answer: Answer | None = None
         generation: CitationCheck | None = None
         if mode == "llm":

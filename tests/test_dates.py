@@ -129,3 +129,67 @@ def test_cli_since_last_week(tmp_path: Path, capsys):
     }
     assert main(["ask", q, "--since", "whenever", "--index", str(index)]) == 1
     assert "--since 'whenever' is not a date" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase", "span"),
+    [
+        ("What happened in Idlib last week?", "last week", ("2026-11-26", "2026-12-03")),
+        ("What has changed since Monday?", "since Monday", ("2026-11-30", "2026-12-03")),
+        ("Who won yesterday?", "yesterday", ("2026-12-02", "2026-12-03")),
+        ("What happened last month?", "last month", ("2026-11-01", "2026-11-30")),
+        ("What did the council decide this month?", "this month", ("2026-12-01", "2026-12-03")),
+    ],
+)
+def test_dates_a_question_names(question: str, phrase: str, span: tuple[str, str]):
+    from qa.dates import question_dates
+
+    got = question_dates(question, today=THURSDAY)
+    assert got is not None and (got.phrase, got.date_from, got.date_to) == (phrase, *span)
+
+
+def test_no_dates_in_most_questions():
+    from qa.dates import question_dates
+
+    for q in ("How long will the fight last?", "Who won the election in 2023?", "When?"):
+        assert question_dates(q, today=THURSDAY) is None
+
+
+def test_a_question_that_names_a_time_is_searched_then(tmp_path: Path):
+    from qa.engine import QA
+    from qa.retrieval import Filters
+    from qa.settings import Settings
+
+    today = datetime.date.today()
+    recent = make_article(
+        "Ferry fares will rise by ten percent from next month, the operator said, blaming "
+        "the cost of fuel.",
+        title="Ferry fares rise",
+        date=(today - datetime.timedelta(days=3)).isoformat(),
+    )
+    old = make_article(
+        "Ferry fares will stay the same for another year, the operator said, after a council "
+        "grant covered the cost of fuel.",
+        title="Ferry fares frozen",
+        date=(today - datetime.timedelta(days=40)).isoformat(),
+    )
+    engine = QA(Settings(data_dir=tmp_path, index_dir=tmp_path / "index"))
+    engine.add_articles([recent, old])
+    week = f"{(today - datetime.timedelta(days=7)).isoformat()} to {today.isoformat()}"
+    answer = engine.ask("What happened to ferry fares last week?")
+    assert {c.title for c in answer.citations} == {"Ferry fares rise"}
+    assert {p.title for p in answer.passages} == {"Ferry fares rise"}
+    assert f"Searched the articles dated {week} (“last week”)." in answer.notes
+    # nothing dated yesterday or today: every date is searched, and the answer says so
+    answer = engine.ask("What happened to ferry fares yesterday?")
+    assert {p.title for p in answer.passages} == {"Ferry fares rise", "Ferry fares frozen"}
+    assert any(
+        n.startswith("No article is dated") and "searched all dates" in n for n in answer.notes
+    )
+    # dates the caller sets win over the question's words
+    answer = engine.ask(
+        "What happened to ferry fares last week?",
+        filters=Filters(date_to=(today - datetime.timedelta(days=30)).isoformat()),
+    )
+    assert {p.title for p in answer.passages} == {"Ferry fares frozen"}
+    assert not any("Searched the articles dated" in n for n in answer.notes)
