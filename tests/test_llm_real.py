@@ -30,7 +30,7 @@ from qa.answer_types import Answer
 from qa.cite import check_shown
 from qa.engine import QA
 from qa.index import ArticleIndex
-from qa.llm import LLMAnswerer, UnsupportedAnswerError
+from qa.llm import LLMAnswerer, UnsupportedAnswerError, build_messages
 from qa.retrieval import SearchResult, search
 from qa.settings import Settings
 
@@ -160,3 +160,29 @@ def test_engine_in_llm_mode_answers_or_falls_back(server, seed_index_dir, tmp_pa
     if ans.mode != "llm":  # fell back: the extractive answer, saying why
         assert any("This is the extractive answer" in n for n in ans.notes)
         assert SLOG in [c.quote for c in ans.citations]
+
+
+def test_closing_the_stream_stops_the_generation(server, sdf, seed_index, model,
+                                                 tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What a stop button relies on: closing the answer's stream closes the HTTP stream,
+    and the server stops generating (the next request is not kept waiting)."""
+    import openai
+
+    story = "Write a very long story about the fight in Hajin, in many sentences."
+    client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0, timeout=300)
+    messages = build_messages(story, sdf.passages)
+    t0 = time.monotonic()
+    full = client.chat.completions.create(model=server.model, messages=messages,
+                                          max_tokens=96, temperature=0)
+    full_s = time.monotonic() - t0
+    assert full.usage is not None and full.usage.completion_tokens == 96  # a long reply
+
+    llm = LLMAnswerer(settings_for(server, tmp_path), max_tokens=96)
+    stream = llm.stream(story, sdf, seed_index, model=model)
+    deltas = [next(stream), next(stream)]  # the first tokens arrived ...
+    stream.close()  # ... and the reader pressed stop
+    assert all(isinstance(d, str) for d in deltas)
+    t1 = time.monotonic()
+    client.chat.completions.create(model=server.model, max_tokens=1,
+                                   messages=[{"role": "user", "content": "Hi"}])
+    assert time.monotonic() - t1 < full_s / 2
