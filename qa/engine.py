@@ -469,10 +469,14 @@ class QA:
                         else:
                             yield item
                 except LLMError as e:
-                    log.warning("LLM failed, falling back to the extractive answer: %s", e)
                     # an unsupported reply (qa.llm.UnsupportedAnswerError) says so itself
-                    # and keeps its check for the evaluation
+                    # and keeps its check for the evaluation; it is no failure of the server
                     generation = getattr(e, "check", None)
+                    log.log(
+                        logging.INFO if generation is not None else logging.WARNING,
+                        "LLM answer not used, falling back to the extractive answer: %s",
+                        e,
+                    )
                     notes.append(
                         str(e)
                         if generation is not None
