@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_common(p)
+    p.set_defaults(subparser=p)  # for a usage error found after parsing
 
     p = sub.add_parser(
         "watch",
@@ -291,8 +292,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from qa.engine import QA
 
     if not args.paths and not args.feed:
-        print("error: name at least one PATH, URL or --feed URL to ingest", file=sys.stderr)
-        return 2
+        args.subparser.error("name at least one PATH, URL or --feed URL to ingest")
     engine = QA(_settings(args))
     result = engine.ingest(
         args.paths, feeds=args.feed, show_progress=not args.json and sys.stderr.isatty()
