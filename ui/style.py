@@ -82,6 +82,7 @@ CSS = """
                    border: 0 !important; margin: 0;}
 .qa-library th, .qa-library td {border-left: 0 !important; border-right: 0 !important;
                    border-top: 0 !important;}
+.qa-library table tr {border: 0;}
 .qa-library th {text-align: left; white-space: nowrap; word-break: keep-all;
                 border-bottom: 2px solid var(--border-color-primary); padding: 6px 8px;}
 .qa-library td {border-bottom: 1px solid var(--border-color-primary); padding: 6px 8px;
@@ -92,7 +93,7 @@ CSS = """
 @media (max-width: 640px) {
   .qa-library thead {display: none;}
   .qa-library table, .qa-library tbody, .qa-library tr, .qa-library td {display: block;}
-  .qa-library tr {border: 1px solid var(--border-color-primary); border-radius: 8px;
+  .qa-library table tr {border: 1px solid var(--border-color-primary); border-radius: 8px;
                   padding: 6px 10px; margin-bottom: 8px;}
   .qa-library td {border: 0; padding: 1px 0; text-align: left !important;}
   .qa-library td:empty {display: none;}
