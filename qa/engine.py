@@ -238,8 +238,8 @@ class QA:
             show_progress: Show progress bars.
             group_copies: Keep near-duplicate copies of indexed (or earlier) articles with
                 the article they copy instead of indexing them (:mod:`qa.duplicates`);
-                their ids are in ``IngestReport.copies``. A copy already kept with the same
-                content counts as unchanged.
+                their ids are in ``IngestReport.copies``, as are those of copies already
+                kept with the same content (nothing is written for them).
         """
         # Writers work on their own copy of the index and swap it in when it is saved, so
         # questions asked meanwhile are answered from the previous, consistent index.
@@ -274,7 +274,7 @@ class QA:
                 self._finder = ((path, int(work.manifest.get("generation", 0))), finder)
             self._index = work
             if kept_copies:
-                report = replace(report, unchanged=report.unchanged + kept_copies)
+                report = replace(report, copies=report.copies + kept_copies)
             return report
 
     def duplicate_groups(self) -> list[DuplicateGroup]:

@@ -110,9 +110,11 @@ def test_engine_keeps_one_copy_and_cites_the_others(
     (ref,) = answer.citations[0].also_in
     assert (ref.article_id, ref.source, ref.url) == (copy_id, "Ottawa Citizen", COPY_URL)
     assert answer.to_dict()["citations"][0]["also_in"][0]["url"] == COPY_URL
-    # the same copy again: unchanged, not a second copy
+    # the same copy again: still the one copy, and nothing is written
+    generation = engine.index.manifest["generation"]
     again = engine.ingest([records])
-    assert again.report.unchanged == [copy_id] and again.report.copies == []
+    assert again.report.copies == [copy_id] and again.report.unchanged == []
+    assert len(engine.index.copies) == 1 and engine.index.manifest["generation"] == generation
     (group,) = engine.duplicate_groups()
     assert group.article.id == seed.id and [c.article.id for c in group.copies] == [copy_id]
 
