@@ -23,7 +23,7 @@ _lock = threading.Lock()
 
 
 class RankerError(RuntimeError):
-    """The shipped ranker is missing, damaged, or cannot run here."""
+    """A shipped model (the ranker, the reader) is missing, damaged, or cannot run here."""
 
 
 class CrossEncoderRanker:
@@ -54,41 +54,12 @@ class CrossEncoderRanker:
             "restore it with `git checkout -- embeddings/models/ranker` or retrain it with "
             "`python -m eval.train_ranker`"
         )
-        mf = self.folder / "manifest.json"
-        if not mf.is_file():
-            raise RankerError(f"ranker manifest not found: {mf}; {fix}")
-        try:
-            self.manifest: dict[str, Any] = json.loads(mf.read_text())
-            model_file = self.folder / self.manifest["file"]
-        except (ValueError, KeyError) as e:
-            raise RankerError(f"{mf} is not a ranker manifest ({e}); {fix}") from e
-        if not model_file.is_file():
-            raise RankerError(f"ranker weights not found: {model_file}; {fix}")
-        if check and "sha256" in self.manifest:
-            digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
-            if digest != self.manifest["sha256"]:
-                raise RankerError(
-                    f"{model_file} is damaged (SHA-256 {digest[:12]}..., the "
-                    f"manifest says {self.manifest['sha256'][:12]}...); {fix}"
-                )
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
-        except ImportError as e:  # pragma: no cover - both are dependencies
-            raise RankerError(f"the ranker needs onnxruntime and tokenizers ({e})") from e
+        self.manifest, self.session, self.tokenizer = open_onnx_model(
+            self.folder, "ranker", fix, threads, check
+        )
         self.max_length = int(self.manifest.get("max_length", 128))
-        self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_length, strategy="longest_first")
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(
-                str(model_file), opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as e:  # onnxruntime raises its own exception types
-            raise RankerError(f"{model_file} could not be loaded ({e}); {fix}") from e
 
     def score(self, question: str, sentences: list[str]) -> np.ndarray:
         """One logit per sentence: how well it answers ``question`` (higher is better).
@@ -110,6 +81,56 @@ class CrossEncoderRanker:
             "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
         }
         return np.asarray(self.session.run(None, feed)[0], dtype=np.float32).reshape(-1)
+
+
+def open_onnx_model(
+    folder: Path, what: str, fix: str, threads: int = 1, check: bool = True
+) -> tuple[dict[str, Any], Any, Any]:
+    """Open a shipped model folder: its manifest, an ONNX Runtime session over the file it
+    names (SHA-256 checked against the manifest when ``check``) and its tokenizer.
+
+    Args:
+        folder: The model folder (``manifest.json``, the ONNX file, ``tokenizer.json``).
+        what: The model's name in error messages ("ranker", "reader").
+        fix: How to restore the folder, appended to every error.
+        threads: ONNX Runtime intra-op threads (1: a query's batch is small, and a pool
+            that spins between calls takes cores from the rest of the request).
+        check: Verify the SHA-256.
+
+    Raises:
+        RankerError: Anything missing or damaged, or ONNX Runtime cannot load the file.
+    """
+    mf = folder / "manifest.json"
+    if not mf.is_file():
+        raise RankerError(f"{what} manifest not found: {mf}; {fix}")
+    try:
+        manifest: dict[str, Any] = json.loads(mf.read_text())
+        model_file = folder / manifest["file"]
+    except (ValueError, KeyError) as e:
+        raise RankerError(f"{mf} is not a {what} manifest ({e}); {fix}") from e
+    if not model_file.is_file():
+        raise RankerError(f"{what} weights not found: {model_file}; {fix}")
+    if check and "sha256" in manifest:
+        digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
+        if digest != manifest["sha256"]:
+            raise RankerError(
+                f"{model_file} is damaged (SHA-256 {digest[:12]}..., the "
+                f"manifest says {manifest['sha256'][:12]}...); {fix}"
+            )
+    try:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+    except ImportError as e:  # pragma: no cover - both are dependencies
+        raise RankerError(f"the {what} needs onnxruntime and tokenizers ({e})") from e
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(str(model_file), opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own exception types
+        raise RankerError(f"{model_file} could not be loaded ({e}); {fix}") from e
+    return manifest, session, tokenizer
 
 
 def load_ranker(folder: str | Path = DEFAULT_RANKER) -> CrossEncoderRanker:

@@ -411,6 +411,31 @@ def stage_split(idx: Any, model: Any, questions: Sequence[str]) -> dict[str, flo
     return {k: round(float(np.median(v)) * 1000, 2) for k, v in stages.items()}
 
 
+def reader_latency(engine: Any, questions: Sequence[str]) -> dict[str, float]:
+    """Milliseconds the span reader takes per answer (p50/p95): it reads each question with
+    the sentence its answer cites, as the answer stage does."""
+    from embeddings.reader import load_reader
+
+    reader = load_reader()
+    times = []
+    for q in questions:
+        a = engine.ask(q)
+        if a.abstained or not a.citations or a.mode != "extractive":
+            continue
+        c = a.citations[0]
+        t = time.perf_counter()
+        reader.reading(q, c.quote, 0, len(c.quote))
+        times.append(time.perf_counter() - t)
+    if not times:
+        return {}
+    ms = np.array(times) * 1000
+    return {
+        "p50": round(float(np.percentile(ms, 50)), 1),
+        "p95": round(float(np.percentile(ms, 95)), 1),
+        "answers": len(times),
+    }
+
+
 def profile_queries(engine: Any, questions: Sequence[str], top: int = 18) -> str:
     """cProfile of ``engine.retrieve`` over the questions: top entries by own time."""
     prof = cProfile.Profile()
@@ -463,6 +488,7 @@ def bench_latency(
             "retrieve_ms": latencies_ms(eng.retrieve, questions),
             "ask_ms": latencies_ms(eng.ask, questions),
             "stages_ms": stage_split(eng.index, eng.model, questions[:40]),
+            "reader_ms": reader_latency(eng, questions[:40]),
             **rss_mb(),
         }
         if profile and n == max(sizes):
@@ -513,6 +539,11 @@ def bench_latency(
             f"   stages at {n:,} (median ms): "
             + ", ".join(f"{k} {v}" for k, v in r["stages_ms"].items())
         )
+        if r["reader_ms"]:
+            print(
+                f"   span reader at {n:,} (ms per answer): p50 {r['reader_ms']['p50']}, "
+                f"p95 {r['reader_ms']['p95']} over {r['reader_ms']['answers']} answers"
+            )
         if "cprofile_20_queries" in r:
             print(
                 f"\n   cProfile, 20 x QA.retrieve at {n:,} chunks:\n"

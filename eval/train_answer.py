@@ -35,7 +35,7 @@ import pickle
 import random
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,17 @@ class Reading:
     candidates: list[Any]  # qa.answer.candidates.Candidate
     ce: np.ndarray
     gold: np.ndarray  # bool per candidate: overlaps the evidence
+    windows: list[tuple[str, int, int]]  # what the span reader reads for each candidate
+    spans: dict[int, Any] = field(default_factory=dict)  # sentence row -> reader's reading
+
+    def reading(self, cand: Any) -> Any:
+        """The span reader's reading of one of the candidates (made once, then kept)."""
+        if cand.row not in self.spans:
+            from embeddings.reader import load_reader
+
+            i = next(i for i, c in enumerate(self.candidates) if c.row == cand.row)
+            self.spans[cand.row] = load_reader().reading(self.question, *self.windows[i])
+        return self.spans[cand.row]
 
 
 class _Fixed:
@@ -122,6 +133,7 @@ def read_all(
     counts of questions left out (and why)."""
     from embeddings.ranker import load_ranker
     from qa.answer import analyse
+    from qa.answer.build import window
     from qa.answer.candidates import focus_of, gather, of_wanted_kind
     from qa.answer.ranking import as_read
 
@@ -151,7 +163,8 @@ def read_all(
             continue
         read_as = as_read(text, index)
         ce = ranker.score(read_as, [c.text for c in cands])
-        out.append(Reading(read_as, aid, bool(spans), cands, ce, gold))
+        windows = [window(index, c) for c in cands]
+        out.append(Reading(read_as, aid, bool(spans), cands, ce, gold, windows))
     return out, left
 
 
@@ -251,7 +264,7 @@ def lists(
         for cands, gold, is_removed in variants:
             gold_rows = {c.row for c, g in zip(cands, gold) if g}
             ranked = rank(r.question, cands, weights, _Fixed(r))
-            z.append(list_features(ranked))
+            z.append(list_features(ranked, r.reading(ranked[0].candidate)))
             y.append(int(ranked[0].candidate.row in gold_rows))
             answerable.append(r.answerable and not is_removed)
             removed.append(is_removed)

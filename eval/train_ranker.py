@@ -389,18 +389,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
 def export_onnx(torch_dir: Path, out_dir: Path) -> Path:
     """Export the fine-tuned classifier to ONNX and quantise it to int8; copy its tokenizer."""
-    import warnings
-
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModelForSequenceClassification
 
     model = AutoModelForSequenceClassification.from_pretrained(
         str(torch_dir), attn_implementation="eager"
     ).eval()
-    ids = torch.ones(2, 16, dtype=torch.long)
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    axes = {0: "batch", 1: "sequence"}
 
     class _Logit(torch.nn.Module):
         def __init__(self, inner: Any) -> None:
@@ -412,16 +406,33 @@ def export_onnx(torch_dir: Path, out_dir: Path) -> Path:
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).logits[:, 0]
 
+    return quantize_to_int8(_Logit(model), torch_dir, out_dir, {"logit": {0: "batch"}})
+
+
+def quantize_to_int8(
+    module: Any, torch_dir: Path, out_dir: Path, outputs: dict[str, dict[int, str]]
+) -> Path:
+    """Export ``module`` (a BERT taking input_ids, attention_mask, token_type_ids) to ONNX
+    with the named ``outputs`` and their dynamic axes, quantise its weights to int8 and copy
+    the tokenizer files from ``torch_dir``; returns ``out_dir/model-int8.onnx``."""
+    import warnings
+
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    ids = torch.ones(2, 16, dtype=torch.long)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {0: "batch", 1: "sequence"}
     fp32 = out_dir / "model-fp32.onnx"
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            _Logit(model),
+            module,
             (ids, torch.ones_like(ids), torch.zeros_like(ids)),
             str(fp32),
             input_names=names,
-            output_names=["logit"],
-            dynamic_axes={**{n: axes for n in names}, "logit": {0: "batch"}},
+            output_names=list(outputs),
+            dynamic_axes={**{n: axes for n in names}, **outputs},
             opset_version=17,
             do_constant_folding=True,
             dynamo=False,

@@ -21,7 +21,14 @@ class Answer:
         text: The answer as shown to a person: the short answer when one was found, then the
             supporting sentence(s), with ``[n]`` markers matching ``citations``.
         short: The short answer alone ("between two and three months"), or "" when none
-            could be picked out (then ``text`` holds the supporting sentence).
+            could be picked out (then ``text`` holds the supporting sentence). A date written
+            relative to the article's date is followed by the day it names ("Friday night
+            (5 January 2024)").
+        short_start: Offset of the short answer in the text of the article ``citations[0]``
+            quotes (inside that quote, which highlights it), or -1 when there is none.
+        short_end: One past its end, or -1.
+        short_score: The span reader's margin for the short answer over "no span" (above 0:
+            the reader holds that the sentence answers the question); 0 when none.
         citations: Numbered sources; ``article_text[c.start:c.end] == c.quote`` for each.
         passages: The passages retrieved for the question, best first.
         abstained: True when the articles do not hold the answer; ``text`` says so and
@@ -45,6 +52,9 @@ class Answer:
     passages: list[Passage]
     abstained: bool
     short: str = ""
+    short_start: int = -1
+    short_end: int = -1
+    short_score: float = 0.0
     confidence: float = 0.0
     query: str = ""
     expansions: list[Expansion] = field(default_factory=list)
@@ -59,6 +69,9 @@ class Answer:
             "question": self.question,
             "text": self.text,
             "short": self.short,
+            "short_start": self.short_start,
+            "short_end": self.short_end,
+            "short_score": round(float(self.short_score), 4),
             "abstained": self.abstained,
             "confidence": round(float(self.confidence), 4),
             "mode": self.mode,

@@ -12,8 +12,9 @@ The data flow, one module per arrow::
                     A question that wants a kind of entity (an amount of money for "how
                     much", a date for "when", a person for "who") is answered only by a
                     sentence holding one.
-                 -> Answer (build.py): the sentence cited verbatim, the entity of the wanted
-                    kind as the short answer.
+                 -> Answer (build.py): the sentence cited verbatim; the short answer read
+                    out of it by the shipped span reader (embeddings/reader.py), limited to
+                    entities of the wanted kind when the question wants one.
 
 Questions about the article itself (author, outlet, date, headline) are answered from its
 metadata (metadata.py).
@@ -29,7 +30,7 @@ from qa.index import ArticleIndex
 from qa.retrieval import SearchResult
 from qa.settings import ABSTAIN_THRESHOLD
 
-from .build import abstain, sentence_answer
+from .build import abstain, sentence_answer, window
 from .candidates import focus_of, gather, of_wanted_kind
 from .metadata import metadata_answer
 from .question import QuestionInfo, analyse
@@ -59,6 +60,7 @@ def answer_extractive(
     threshold: float = ABSTAIN_THRESHOLD,
     ranker: Any = None,
     weights: Weights | None = None,
+    reader: Any = None,
 ) -> Answer:
     """Answer a question from retrieved passages without an LLM.
 
@@ -68,6 +70,8 @@ def answer_extractive(
         index: The index the passages came from.
         threshold: Answerability probability below which it abstains.
         ranker: The cross-encoder (default: the shipped one, loaded once).
+        reader: The span reader that reads the short answer out of the chosen sentence
+            (default: the shipped one, loaded once).
         weights: The learned weights (default: the shipped ``weights.json``).
 
     Returns:
@@ -104,8 +108,15 @@ def answer_extractive(
             0.0,
             f"No sentence in the closest passages gives a {_WANT[info.kind]}.",
         )
-    ranked = rank(as_read(question, index), cands, weights, ranker)
-    confidence = weights.answerable(list_features(ranked))
+    read_as = as_read(question, index)
+    ranked = rank(read_as, cands, weights, ranker)
+    if reader is None:
+        from embeddings.reader import load_reader
+
+        reader = load_reader()
+    best = ranked[0].candidate
+    reading = reader.reading(read_as, *window(index, best))
+    confidence = weights.answerable(list_features(ranked, reading))
     if confidence < threshold:
         return abstain(
             question,
@@ -114,4 +125,4 @@ def answer_extractive(
             confidence,
             f"Best support {confidence:.2f} is below the threshold {threshold:.2f}.",
         )
-    return sentence_answer(question, info, result, index, ranked[0].candidate, focus, confidence)
+    return sentence_answer(question, info, result, index, best, focus, confidence, reading)

@@ -4,7 +4,9 @@ short answer inside it, or an abstention with the closest passages."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
+from embeddings.reader import Reading
 from qa.answer_types import Answer
 from qa.cite import make_citation
 from qa.index import ArticleIndex
@@ -17,51 +19,146 @@ from .question import QuestionInfo, counted_noun, wanted_labels
 # A sentence opening with a personal or demonstrative pronoun leans on the one before it,
 # which is cited after the answer's own sentence.
 _PRONOUN_START = re.compile(r"^\W*(he|she|it|they|this|that|these|those|its|his|her|their)\b", re.I)
-# For "who" questions a person's name is the best answer, then a group's.
-_LABEL_ORDER = {"PERSON": 0, "ORG": 1, "NORP": 2}
+
+
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The short answer read out of the chosen sentence.
+
+    Attributes:
+        start: Its offset in the article text.
+        end: One past its end.
+        score: The reader's margin for it over "no span" (above 0: the reader holds that
+            the sentence answers the question).
+        resolved: For a date written relative to the article's date ("Monday evening"), the
+            day it names ("10 September 2018"), else "".
+    """
+
+    start: int
+    end: int
+    score: float
+    resolved: str = ""
+
+
+def window(index: ArticleIndex, cand: Candidate) -> tuple[str, int, int]:
+    """What the span reader reads for a candidate: the sentence with one sentence either
+    side (same article), and the sentence's start and end in that window."""
+    lo, hi = cand.start, cand.end
+    for nb in (cand.row - 1, cand.row + 1):
+        if 0 <= nb < len(index.sentences) and int(index.sentences[nb][0]) == cand.article_row:
+            _, s, e = (int(x) for x in index.sentences[nb])
+            lo, hi = min(lo, s), max(hi, e)
+    text = index.articles[cand.article_row].text
+    return text[lo:hi], cand.start - lo, cand.end - lo
 
 
 def short_span(
-    question: str, info: QuestionInfo, cand: Candidate, focus: Focus, article_text: str
-) -> tuple[int, int] | None:
-    """The entity of the wanted kind in the chosen sentence (offsets in the article).
+    question: str,
+    info: QuestionInfo,
+    cand: Candidate,
+    focus: Focus,
+    index: ArticleIndex,
+    reading: Reading,
+) -> ShortAnswer | None:
+    """The short answer inside the chosen sentence, read by the span reader.
 
-    Among entities of a label the question wants that do not merely repeat the question,
-    prefers a number counting what a "how many ...?" question counts, a person's name for
-    "who", then the entity nearest the question's words in the sentence (answers sit next to
-    what the question mentions). None when the question wants no typed entity.
+    ``reading`` is the span reader's reading of the question with the sentence and its
+    neighbours (:func:`window`), which scores every span of the sentence. A question that
+    wants a kind of entity (a date for "when", an amount of money for "how much", a person
+    or group for "who") is answered by an entity of that kind only: the one the reader
+    scores highest, a number counting what a "how many ...?" question counts first. Other
+    questions take the reader's best span. A span that only repeats the question's own
+    words is no answer: then None.
     """
+    article = index.articles[cand.article_row]
+    lo = cand.start - reading.sent_start  # the window's offset in the article
     labels = wanted_labels(question, info.kind)
-    if not labels:
+    if labels:
+        counted = counted_noun(question, info.kind)
+        scored = []
+        for e in cand.entities:
+            if e.label not in labels or focus.repeats(terms(article.text[e.start : e.end])):
+                continue
+            span = reading.score(e.start - lo, e.end - lo)
+            if span is not None:
+                scored.append((0 if counted and e.head == counted else 1, -span.score, e, span))
+        if not scored:
+            return None
+        _, _, ent, span = min(scored, key=lambda x: (x[0], x[1], x[2].start))
+        start, end = ent.start, ent.end
+        resolved = (
+            resolve_date(article.text[start:end], article.date)
+            if ent.label
+            in (
+                "DATE",
+                "TIME",
+            )
+            else ""
+        )
+        return ShortAnswer(start, end, span.margin, resolved)
+    span = reading.best()
+    if span is None:
         return None
-    counted = counted_noun(question, info.kind)
-    own = focus.question | focus.bridged
-    ents = [
-        e
-        for e in cand.entities
-        if e.label in labels and not focus.repeats(terms(article_text[e.start : e.end]))
-    ]
-    if not ents:
+    start, end = _trim(article.text, lo + span.start, lo + span.end)
+    if start >= end or focus.repeats(terms(article.text[start:end])):
         return None
-    anchors = [
-        m.start() + cand.start
-        for m in re.finditer(r"\w+", cand.text)
-        if set(terms(m.group())) & own
-    ]
+    return ShortAnswer(start, end, span.margin)
 
-    def distance(start: int, end: int) -> int:
-        return min((abs(a - start) if a < start else abs(a - end) for a in anchors), default=0)
 
-    best = min(
-        ents,
-        key=lambda e: (
-            0 if counted and e.head == counted else 1,
-            _LABEL_ORDER.get(e.label, 3) if info.kind == "person" else 0,
-            distance(e.start, e.end),
-            e.start,
-        ),
-    )
-    return best.start, best.end
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span widened to whole words (the reader reads word pieces) and stripped of the
+    spaces and punctuation around it, but for an opening bracket, quote or currency sign."""
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    while start < end and not text[start].isalnum() and text[start] not in "$£€(\"'“":
+        start += 1
+    while end > start and text[end - 1] in " ,;:.!?\n":
+        end -= 1
+    return start, end
+
+
+def resolve_date(phrase: str, article_date: str) -> str:
+    """The day a date phrase names when it is written relative to the article's date.
+
+    "Monday evening" in an article dated Tuesday 11 September 2018 is "10 September 2018";
+    "yesterday" likewise. It is "" for a phrase that names its own date ("5 January 2024"),
+    one that names no single day ("last week", "two months"), one dateparser cannot read, or
+    an article with no readable date. A phrase counts as relative when dateparser reads it
+    to different days against two bases a week apart (the article's date and a week later);
+    a weekday is the one of the article's week up to its date ("Tuesday" in a Tuesday's
+    article is that day).
+    """
+    if not article_date.strip():
+        return ""
+    import datetime as dt
+
+    import dateparser
+
+    base = dateparser.parse(article_date, settings={"RETURN_AS_TIMEZONE_AWARE": False})
+    if base is None:
+        return ""
+    days = []
+    for b in (base, base + dt.timedelta(days=7)):
+        parser = dateparser.DateDataParser(
+            languages=["en"],
+            settings={
+                "PREFER_DATES_FROM": "current_period",
+                "RELATIVE_BASE": b,
+                "RETURN_AS_TIMEZONE_AWARE": False,
+            },
+        )
+        try:
+            got = parser.get_date_data(phrase)
+        except Exception:  # dateparser raises a variety of errors on odd input
+            return ""
+        if got.date_obj is None or got.period != "day":
+            return ""
+        days.append(got.date_obj.date())
+    if days[0] == days[1]:
+        return ""  # an absolute date: it says what it means
+    return f"{days[0].day} {days[0]:%B %Y}"
 
 
 def abstain(
@@ -102,11 +199,18 @@ def sentence_answer(
     best: Candidate,
     focus: Focus,
     confidence: float,
+    reading: Reading | None = None,
 ) -> Answer:
     """The answer citing ``best`` (and the sentence before it when it opens with a pronoun),
-    led by the short answer when there is one."""
+    led by the short answer the span reader reads out of it when there is one (``reading``:
+    the reader's reading of ``best``, made here when not given)."""
     article = index.articles[best.article_row]
-    span = short_span(question, info, best, focus, article.text)
+    if reading is None:
+        from embeddings.reader import load_reader
+
+        reading = load_reader().reading(question, *window(index, best))
+    short_answer = short_span(question, info, best, focus, index, reading)
+    span = (short_answer.start, short_answer.end) if short_answer else None
     citations = [make_citation(article, best.start, best.end, 1, highlight=span)]
     if (
         _PRONOUN_START.search(best.text)
@@ -117,6 +221,8 @@ def sentence_answer(
         if ps < best.start:
             citations.append(make_citation(article, ps, pe, 2))
     short = article.text[span[0] : span[1]] if span else ""
+    if short_answer and short_answer.resolved:
+        short = f"{short} ({short_answer.resolved})"
     body = citations[0].quote + " [1]"
     if len(citations) > 1:
         body = f"{citations[1].quote} [2] {body}"
@@ -128,6 +234,9 @@ def sentence_answer(
         passages=result.passages,
         abstained=False,
         short=short,
+        short_start=span[0] if span else -1,
+        short_end=span[1] if span else -1,
+        short_score=short_answer.score if short_answer else 0.0,
         confidence=confidence,
         query=result.query,
         expansions=result.expansions,

@@ -9,10 +9,10 @@ gave) by ``python -m eval.train_answer``; nothing here is set by hand. Three mod
   (:data:`PRE_FEATURES`) and only the best ``shortlist`` of them are read;
 * **ranking**: a conditional logit over the shortlisted candidates; a candidate's score is
   the dot product of its features (:data:`FEATURES`) with the learned weights.
-* **answerability**: a logistic regression over the best candidate's features and the lead
-  of the best over the rest (:data:`LIST_FEATURES`); its probability is the answer's
-  confidence, which ``Settings.abstain_threshold`` applies to (calibrated by
-  ``python -m eval.calibrate``).
+* **answerability**: a logistic regression over the best candidate's features, the lead
+  of the best over the rest and the span reader's margin for it (:data:`LIST_FEATURES`);
+  its probability is the answer's confidence, which ``Settings.abstain_threshold`` applies
+  to (calibrated by ``python -m eval.calibrate``).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ LIST_FEATURES: tuple[str, ...] = (
     "best_article_cover",
     "typed",
     "best_count_match",
+    "best_reader_margin",
 )
 
 
@@ -109,8 +110,12 @@ def shortlist(cands: list[Candidate], pre: np.ndarray, n: int) -> list[Candidate
     return [cands[i] for i in order[:n]]
 
 
-def list_features(ranked: list[Ranked]) -> np.ndarray:
-    """The :data:`LIST_FEATURES` of a ranked candidate list (best first)."""
+def list_features(ranked: list[Ranked], reading: Any) -> np.ndarray:
+    """The :data:`LIST_FEATURES` of a ranked candidate list (best first), ``reading`` being
+    the span reader's reading of the best candidate (``embeddings.reader.Reading``): how far
+    its best span outscores "no span" says whether the sentence answers at all."""
+    span = reading.best()
+    margin = max(-20.0, span.margin) if span is not None else -20.0
     best = ranked[0]
     lead = best.score - ranked[1].score if len(ranked) > 1 else 1.0
     c = best.candidate
@@ -124,6 +129,7 @@ def list_features(ranked: list[Ranked]) -> np.ndarray:
             c.article_cover,
             float(c.kind != 0),
             float(c.count_match),
+            margin,
         ],
         dtype=np.float64,
     )
