@@ -205,6 +205,26 @@ def test_an_overlong_question_is_answered_not_refused(engine):
     assert a.citations and "171" in a.citations[0].quote, a.text
 
 
+def test_an_amount_keeps_its_currency_and_unit(model, tmp_path):
+    """A sum of money is answered whole: its currency sign and unit, which the recogniser
+    leaves out of some amounts ("£" of "£5,000", "m" of "$3m"), are part of the answer."""
+    from qa.articles import make_article
+    from qa.engine import QA
+    from qa.settings import Settings
+
+    text = (
+        "The town council paid £5,000 for the bronze statue of the poet, its clerk said.\n\n"
+        "The new library, which opens in May, cost $3m to build.\n\n"
+        "Residents had asked for both for years."
+    )
+    qa = QA(Settings(data_dir=tmp_path, index_dir=tmp_path / "index"))
+    qa.add_articles([make_article(text, title="Statue and library", source="Test News")])
+    statue = qa.ask("How much did the council pay for the statue?")
+    assert "£5,000" in statue.short, statue.text
+    library = qa.ask("How much did the library cost to build?")
+    assert "$3m" in library.short, library.text
+
+
 def test_dates_are_resolved_against_the_article_date():
     """A weekday or a relative day names a day relative to the article's date; a date that
     names itself, or a span of days, is left as written."""

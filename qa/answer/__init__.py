@@ -89,7 +89,10 @@ def answer_extractive(
             return meta
         return abstain(question, result, info, reason="The article's metadata has no such field.")
     if not result.passages:
-        return abstain(question, result, info)
+        nothing = (
+            "No article matches the filters." if index.articles else "The index holds no articles."
+        )
+        return abstain(question, result, info, searched_nothing=nothing)
     if ranker is None:
         from embeddings.ranker import load_ranker
 

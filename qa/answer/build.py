@@ -4,6 +4,7 @@ short answer inside it, or an abstention with the closest passages."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from embeddings.reader import Reading
@@ -85,7 +86,10 @@ def short_span(
         if not scored:
             return None
         _, _, ent, span = min(scored, key=lambda x: (x[0], x[1], x[2].start))
-        start, end = ent.start, ent.end
+        start, end = _whole_words(article.text, ent.start, ent.end)
+        if start > 0 and unicodedata.category(article.text[start - 1]) == "Sc":
+            start -= 1  # the currency sign the recogniser left out ("£" of "£5,000")
+        start, end = max(start, cand.start), min(end, cand.end)
         resolved = (
             resolve_date(article.text[start:end], article.date)
             if ent.label
@@ -100,18 +104,26 @@ def short_span(
     if span is None:
         return None
     start, end = _trim(article.text, lo + span.start, lo + span.end)
+    start, end = max(start, cand.start), min(end, cand.end)
     if start >= end or focus.repeats(terms(article.text[start:end])):
         return None
     return ShortAnswer(start, end, span.margin)
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span widened to whole words (the reader reads word pieces) and stripped of the
-    spaces and punctuation around it, but for an opening bracket, quote or currency sign."""
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span widened to whole words: the reader reads word pieces, and the recogniser
+    can leave a unit off a number ("3" of "$3m")."""
     while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
         start -= 1
     while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
         end += 1
+    return start, end
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span widened to whole words and stripped of the spaces and punctuation around
+    it, but for an opening bracket, quote or currency sign."""
+    start, end = _whole_words(text, start, end)
     while start < end and not text[start].isalnum() and text[start] not in "$£€(\"'“":
         start += 1
     while end > start and text[end - 1] in " ,;:.!?\n":
@@ -167,13 +179,13 @@ def abstain(
     info: QuestionInfo | None = None,
     confidence: float = 0.0,
     reason: str = "",
+    searched_nothing: str = "The index holds no articles.",
 ) -> Answer:
-    """An answer that says the articles do not hold the answer, with the closest passages."""
+    """An answer that says the articles do not hold the answer, with the closest passages
+    (``searched_nothing`` says why when there are none)."""
     q = question.strip().rstrip("?")
     text = f"The articles don't say. Nothing in them answers “{q}?”" + (
-        " The closest passages are listed below."
-        if result.passages
-        else " The index holds no articles."
+        " The closest passages are listed below." if result.passages else " " + searched_nothing
     )
     notes = [reason] if reason else []
     return Answer(
