@@ -104,7 +104,15 @@ def test_empty_question_and_bad_date_explain_themselves(app: ChatApp) -> None:
 
     bad = list(app.respond(EXAMPLE_QUESTION, [], date_from="11/09/2018"))
     assert len(bad) == 1 and bad[0].history == []
-    assert "YYYY-MM-DD" in bad[0].status and bad[0].question == EXAMPLE_QUESTION
+    shown = bad[0].status.replace("\\", "")  # as Markdown renders it
+    assert "ambiguous" in shown and "YYYY-MM-DD" in shown
+    assert bad[0].question == EXAMPLE_QUESTION
+
+    # a date relative to today is read, as on the command line: the seed (2018) is older
+    # than last week, so nothing is searched, and the answer says the filters left nothing
+    recent = list(app.respond(EXAMPLE_QUESTION, [], date_from="last week"))
+    assert not any("⚠️" in v.status for v in recent)
+    assert "No article matches the filters" in recent[-1].history[-1]["content"]
 
 
 def test_ask_about_one_article_scopes_the_chat(app: ChatApp, seed_engine: QA) -> None:

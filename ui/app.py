@@ -136,10 +136,14 @@ def _chat_tab(gr: Any, app: ChatApp) -> dict[str, Any]:
                 outlets = gr.Dropdown(choices=[], multiselect=True, label="Only these outlets")
                 with gr.Row():
                     date_from = gr.Textbox(
-                        label="From date", placeholder="YYYY-MM-DD", elem_id="qa-date-from"
+                        label="From date",
+                        placeholder="YYYY-MM-DD or “last week”",
+                        elem_id="qa-date-from",
                     )
                     date_to = gr.Textbox(
-                        label="To date", placeholder="YYYY-MM-DD", elem_id="qa-date-to"
+                        label="To date",
+                        placeholder="YYYY-MM-DD or “yesterday”",
+                        elem_id="qa-date-to",
                     )
             with gr.Row():
                 status = gr.Markdown(elem_id="qa-status")

@@ -23,8 +23,9 @@ from typing import Any, NamedTuple
 
 from qa.answer_types import Answer
 from qa.articles import SUPPORTED_SUFFIXES, Article, load_paths, make_article, parse_html
+from qa.dates import date_bound
 from qa.engine import QA
-from qa.errors import QAError
+from qa.errors import BadInputError, QAError
 from qa.retrieval import Filters
 from ui.render import (
     Context,
@@ -53,7 +54,6 @@ EMPTY_INDEX = (
 )
 THINKING = "…"
 UNDO_SECONDS = 30.0
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
 class ChatView(NamedTuple):
@@ -233,19 +233,14 @@ class ChatApp:
                 message,
             )
             return
-        date_from, date_to = (date_from or "").strip(), (date_to or "").strip()
-        for name, value in (("From date", date_from), ("To date", date_to)):
-            if value and not _DATE.match(value):
-                yield ChatView(
-                    history,
-                    empty_sources,
-                    "",
-                    label,
-                    f"⚠️ {name} must be written YYYY-MM-DD (e.g. 2018-09-11), "
-                    f"got {escape_markdown(value)!s}.",
-                    message,
-                )
-                return
+        try:  # "2018-09-11", or relative to today: "last week", "since Monday", "yesterday"
+            date_from = date_bound(date_from or "", name="From date")
+            date_to = date_bound(date_to or "", end=True, name="To date")
+        except BadInputError as e:
+            yield ChatView(
+                history, empty_sources, "", label, f"⚠️ {escape_markdown(str(e))}", message
+            )
+            return
         previous = engine_history(history)
         asked = history + [{"role": "user", "content": escape_markdown(message)}]
         choices = self.article_choices()
