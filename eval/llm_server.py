@@ -123,6 +123,17 @@ def bundled_model() -> BundledModel:
     return BundledModel(path, digest, MODEL_ALIAS, f"{MODEL_PACKAGE}=={dist.version}")
 
 
+def _die_with_parent() -> None:
+    """In the server's process before it starts (Linux): SIGTERM it when the process that
+    started it dies, so a killed test run or evaluation leaves no server behind."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     """A TCP port of 127.0.0.1 that is free now."""
     with socket.socket() as s:
@@ -212,7 +223,12 @@ class LlamaServer:
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self._proc = subprocess.Popen(
-            cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+            cmd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
