@@ -8,13 +8,17 @@ The cross-encoder (``python -m eval.train_ranker``) never saw these articles (th
 of :mod:`eval.splits`: a fifth of bbc-qa's articles and three SQuAD even-split articles), so
 its scores on them are what it gives on news it was not trained on. They are indexed with
 ``--distractors`` other BBC articles (none of bbc-qa's), every question is retrieved and read
-by the real pipeline (:mod:`qa.answer`), and three models are fitted:
+by the real pipeline (:mod:`qa.answer`), and four models are fitted:
 
 * the **shortlist**: a conditional logit (softmax over a question's candidates,
   L2-regularised, L-BFGS) over the cheap signals, :data:`qa.answer.ranking.PRE_FEATURES`;
   its best ``--shortlist`` candidates are what the cross-encoder reads at run time;
 * the **ranking** combination: the same over the shortlisted candidates'
   :data:`qa.answer.ranking.FEATURES`, the cross-encoder's logit among them;
+* **re-reading**: the span reader (``python -m eval.train_reader``) reads the best
+  :data:`REREAD` of the ranked candidates with their neighbours; its margin for "some span
+  answers", times a weight chosen on a grid to put the evidence first most often, joins
+  their score;
 * **answerability**: a logistic regression over :data:`qa.answer.ranking.LIST_FEATURES` of
   each question's ranked list, labelled 1 when the best sentence is the evidence. The
   negatives are the unanswerable questions, the answerable ones whose best sentence is
@@ -45,6 +49,8 @@ from eval.splits import bbc_split, squad_split
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "qa" / "answer" / "weights.json"
+REREAD = 3  # candidates the span reader re-reads (each costs about 10 ms)
+READER_WEIGHTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
 
 
 @dataclass(frozen=True)
@@ -237,13 +243,41 @@ def fit_rank(readings: list[Reading], pre: np.ndarray, n: int, l2: float) -> np.
     return clogit(groups, source_weights(readings)[keep], start, l2)
 
 
-def _weights(pre: np.ndarray, n: int, rank_w: np.ndarray, ans: Any = None) -> Any:
+def _weights(
+    pre: np.ndarray, n: int, rank_w: np.ndarray, ans: Any = None, reader_weight: float = 0.0
+) -> Any:
     from qa.answer.ranking import LIST_FEATURES, Weights
 
     k = len(LIST_FEATURES)
     if ans is None:
-        return Weights(pre, n, rank_w, np.zeros(k), 0.0, np.zeros(k), np.ones(k), {})
-    return Weights(pre, n, rank_w, ans[0], ans[1], ans[2], ans[3], {})
+        ans = (np.zeros(k), 0.0, np.zeros(k), np.ones(k))
+    return Weights(pre, n, rank_w, ans[0], ans[1], ans[2], ans[3], {}, REREAD, reader_weight)
+
+
+def _best(r: Reading, weights: Any) -> Any:
+    """The candidate the runtime would answer with: ranked, then re-read."""
+    from qa.answer.ranking import rank, reread
+
+    ranked, _ = reread(rank(r.question, r.candidates, weights, _Fixed(r)), r.reading, weights)
+    return ranked[0].candidate
+
+
+def fit_reader_weight(readings: list[Reading], weights: Any) -> float:
+    """What the span reader's margin adds to the score of the best :data:`REREAD`
+    candidates: the value on a grid that puts the evidence first most often (each source
+    weighing the same)."""
+    sw = source_weights(readings)
+    best_w, best_hits = 0.0, -1.0
+    for rw in READER_WEIGHTS:
+        w = replace(weights, reader_weight=rw)
+        hits = sum(
+            s * float(_best(r, w).row in {c.row for c, g in zip(r.candidates, r.gold) if g})
+            for r, s in zip(readings, sw)
+            if r.answerable
+        )
+        if hits > best_hits + 1e-9:
+            best_w, best_hits = rw, hits
+    return best_w
 
 
 def lists(
@@ -252,7 +286,7 @@ def lists(
     """List features, answer-is-right labels, answerable flags, which rows are
     evidence-removed copies, and each row's source weight (:func:`source_weights`), for
     every reading as the runtime ranks it."""
-    from qa.answer.ranking import list_features, rank
+    from qa.answer.ranking import list_features, rank, reread
 
     z, y, answerable, removed, sw = [], [], [], [], []
     for r, w in zip(readings, source_weights(readings)):
@@ -263,8 +297,10 @@ def lists(
             )
         for cands, gold, is_removed in variants:
             gold_rows = {c.row for c, g in zip(cands, gold) if g}
-            ranked = rank(r.question, cands, weights, _Fixed(r))
-            z.append(list_features(ranked, r.reading(ranked[0].candidate)))
+            ranked, reading = reread(
+                rank(r.question, cands, weights, _Fixed(r)), r.reading, weights
+            )
+            z.append(list_features(ranked, reading))
             y.append(int(ranked[0].candidate.row in gold_rows))
             answerable.append(r.answerable and not is_removed)
             removed.append(is_removed)
@@ -285,12 +321,13 @@ def fit_answerable(
 
 
 def fit(readings: list[Reading], n: int, l2: float, seed: int, label: str = "right") -> Any:
-    """All three models, fitted on ``readings``."""
+    """All four models, fitted on ``readings``."""
     pre = fit_pre(readings, l2)
     w = fit_rank(readings, pre, n, l2)
-    z, y, answerable, _, sw = lists(readings, _weights(pre, n, w))
+    rw = fit_reader_weight(readings, _weights(pre, n, w))
+    z, y, answerable, _, sw = lists(readings, _weights(pre, n, w, None, rw))
     target = y if label == "right" else answerable.astype(int)
-    return _weights(pre, n, w, fit_answerable(z, target, seed, sw))
+    return _weights(pre, n, w, fit_answerable(z, target, seed, sw), rw)
 
 
 def auc(p: np.ndarray, y: np.ndarray) -> float:
@@ -314,7 +351,6 @@ def cross_validate(
     alone, the cross-encoder alone (over all candidates) and the whole ranking (shortlist,
     cross-encoder, combination); the shortlist's recall; answerability AUC; and what the
     answers would be at a few thresholds."""
-    from qa.answer.ranking import rank
 
     articles = sorted({r.article for r in readings})
     random.Random(seed).shuffle(articles)
@@ -330,7 +366,7 @@ def cross_validate(
             if r.answerable:
                 _, _, gold = _short(r, weights.pre, n)
                 recall.append(float(gold.any()))
-                best = rank(r.question, r.candidates, weights, _Fixed(r))[0].candidate.row
+                best = _best(r, weights).row
                 hits.append(float(best in {c.row for c, g in zip(r.candidates, r.gold) if g}))
                 hit_news.append(r.article.startswith("bbc-"))
         z, y, answerable, _, _ = lists(test, weights)
@@ -449,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     prob = np.array([weights.answerable(x) for x in z])
     print("shortlist weights:", dict(zip(PRE_FEATURES, np.round(weights.pre, 3).tolist())))
     print("ranking weights:", dict(zip(FEATURES, np.round(weights.rank, 3).tolist())))
+    print(f"re-reading: the best {weights.reread}, reader weight {weights.reader_weight}")
     print(
         "answerability weights:",
         dict(zip(LIST_FEATURES, np.round(weights.answer, 3).tolist())),
@@ -461,6 +498,8 @@ def main(argv: list[str] | None = None) -> int:
         "pre": [float(x) for x in weights.pre],
         "shortlist": args.shortlist,
         "rank": [float(x) for x in weights.rank],
+        "reread": weights.reread,
+        "reader_weight": weights.reader_weight,
         "answer": [float(x) for x in weights.answer],
         "answer_bias": weights.answer_bias,
         "answer_mean": [float(x) for x in weights.answer_mean],

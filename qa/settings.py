@@ -17,7 +17,7 @@ from qa.errors import BadInputError
 # Above this many vectors an "auto" index is HNSW rather than exact (flat).
 HNSW_THRESHOLD = 50_000
 #: The calibrated abstention threshold (``python -m eval.calibrate``; see Settings).
-ABSTAIN_THRESHOLD = 0.04
+ABSTAIN_THRESHOLD = 0.08
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 AnswerMode = Literal["extractive", "llm"]

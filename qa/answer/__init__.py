@@ -7,6 +7,8 @@ The data flow, one module per arrow::
                  -> ranking (ranking.py): the shipped cross-encoder reads question and
                     sentence together; its logit and the other signals are combined by
                     weights learned on held-out data (eval/train_answer.py)
+                 -> re-reading (ranking.py): the span reader reads the best few with
+                    their neighbours; its margin for "some span answers" joins their score
                  -> answerability (ranking.py): a learned probability that the best sentence
                     answers the question; below ``Settings.abstain_threshold`` it abstains.
                     A question that wants a kind of entity (an amount of money for "how
@@ -34,7 +36,7 @@ from .build import abstain, sentence_answer, window
 from .candidates import focus_of, gather, of_wanted_kind
 from .metadata import metadata_answer
 from .question import QuestionInfo, analyse
-from .ranking import Weights, as_read, list_features, load_weights, rank
+from .ranking import Weights, as_read, list_features, load_weights, rank, reread
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +119,8 @@ def answer_extractive(
         from embeddings.reader import load_reader
 
         reader = load_reader()
+    ranked, reading = reread(ranked, lambda c: reader.reading(read_as, *window(index, c)), weights)
     best = ranked[0].candidate
-    reading = reader.reading(read_as, *window(index, best))
     confidence = weights.answerable(list_features(ranked, reading))
     if confidence < threshold:
         return abstain(
