@@ -101,3 +101,30 @@ def test_generated_answer_streams_then_resolves_its_citations(app_url: str) -> N
             assert page.locator("#qa-chat sup").count() >= 1
         finally:
             browser.close()
+
+
+def test_stop_cancels_the_answer_being_written(app_url: str) -> None:
+    """Stop, pressed while the draft streams, ends it: the text stops growing."""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(app_url)
+            page.wait_for_selector("#qa-question textarea", timeout=60_000)
+            page.fill("#qa-question textarea", "What happened in Hajin? Tell me everything.")
+            page.press("#qa-question textarea", "Enter")
+            bot = page.locator("#qa-chat .bot-row")
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline:
+                if bot.count() and CURSOR in bot.last.inner_text():
+                    break
+                page.wait_for_timeout(100)
+            assert bot.count() and CURSOR in bot.last.inner_text(), "no draft streamed"
+            page.click("#qa-stop")
+            page.wait_for_timeout(1500)
+            stopped = bot.last.inner_text()
+            page.wait_for_timeout(4000)
+            assert bot.last.inner_text() == stopped  # nothing more arrived
+        finally:
+            browser.close()

@@ -117,6 +117,8 @@ def _chat_tab(gr: Any, app: ChatApp) -> dict[str, Any]:
                     max_lines=4,
                 )
                 send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
+                # cancels the answer being written (a generated one streams for seconds)
+                stop = gr.Button("Stop", variant="secondary", scale=0, min_width=64, elem_id="qa-stop")
             # what limits the next answer, beside the box; a chip's ✕ removes its filter
             with gr.Row(elem_id="qa-chips"):
                 chips = [
@@ -207,11 +209,16 @@ def _chat_tab(gr: Any, app: ChatApp) -> dict[str, Any]:
     chat_in = [box, chatbot, k, mode, outlets, date_from, date_to, scope]
     chat_out = [chatbot, sources, passages, passages_box, status, box, scope]
     private: dict[str, Any] = {"api_visibility": "private"}
-    box.submit(respond, chat_in, chat_out, concurrency_id="chat", **private)
-    send.click(respond, chat_in, chat_out, concurrency_id="chat", **private)
-    chatbot.example_select(example_text, None, box, queue=False, **private).then(
-        respond, chat_in, chat_out, concurrency_id="chat", **private
-    )
+    asks = [
+        box.submit(respond, chat_in, chat_out, concurrency_id="chat", **private),
+        send.click(respond, chat_in, chat_out, concurrency_id="chat", **private),
+        chatbot.example_select(example_text, None, box, queue=False, **private).then(
+            respond, chat_in, chat_out, concurrency_id="chat", **private
+        ),
+    ]
+    # Stop cancels the answer in progress: Gradio closes its generator, which closes the
+    # stream from the LLM server (llama.cpp stops generating); what was shown stays
+    stop.click(None, None, None, cancels=asks, queue=False, **private)
 
     def reset() -> tuple[Any, ...]:
         return ([], sources_html(None), "", gr.Accordion(label=passages_label(None)), "", "")
