@@ -118,7 +118,9 @@ def _chat_tab(gr: Any, app: ChatApp) -> dict[str, Any]:
                 )
                 send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-send")
                 # cancels the answer being written (a generated one streams for seconds)
-                stop = gr.Button("Stop", variant="secondary", scale=0, min_width=64, elem_id="qa-stop")
+                stop = gr.Button(
+                    "Stop", variant="secondary", scale=0, min_width=64, elem_id="qa-stop"
+                )
             # what limits the next answer, beside the box; a chip's ✕ removes its filter
             with gr.Row(elem_id="qa-chips"):
                 chips = [
