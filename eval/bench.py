@@ -412,8 +412,9 @@ def stage_split(idx: Any, model: Any, questions: Sequence[str]) -> dict[str, flo
 
 
 def reader_latency(engine: Any, questions: Sequence[str]) -> dict[str, float]:
-    """Milliseconds the span reader takes per answer (p50/p95): it reads each question with
-    the sentence its answer cites, as the answer stage does."""
+    """Milliseconds one reading by the span reader takes (p50/p95): each question read with
+    the sentence its answer cites (the answer stage reads its three best candidates, each
+    with its neighbours)."""
     from embeddings.reader import load_reader
 
     reader = load_reader()

@@ -211,16 +211,12 @@ def sentence_answer(
     best: Candidate,
     focus: Focus,
     confidence: float,
-    reading: Reading | None = None,
+    reading: Reading,
 ) -> Answer:
     """The answer citing ``best`` (and the sentence before it when it opens with a pronoun),
     led by the short answer the span reader reads out of it when there is one (``reading``:
-    the reader's reading of ``best``, made here when not given)."""
+    the reader's reading of ``best``, :func:`window`)."""
     article = index.articles[best.article_row]
-    if reading is None:
-        from embeddings.reader import load_reader
-
-        reading = load_reader().reading(question, *window(index, best))
     short_answer = short_span(question, info, best, focus, index, reading)
     span = (short_answer.start, short_answer.end) if short_answer else None
     citations = [make_citation(article, best.start, best.end, 1, highlight=span)]
