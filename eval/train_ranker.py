@@ -467,6 +467,22 @@ def quantize_to_int8(
     return out
 
 
+def add_common_options(p: argparse.ArgumentParser, out: Path) -> None:
+    """The options every answer-stage training script takes, after its own."""
+    p.add_argument(
+        "--squad-dev", type=int, default=300, help="SQuAD dev questions validated on (default 300)"
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=0,
+        help="train on at most this many questions of each set (a quick check)",
+    )
+    p.add_argument("--seed", type=int, default=13, help="random seed (default 13)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    p.add_argument("--out", default=str(out), help=f"model folder (default {out})")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m eval.train_ranker",
@@ -494,18 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         default=1200,
         help="SQuAD training questions sampled (default 1200)",
     )
-    p.add_argument(
-        "--squad-dev", type=int, default=300, help="SQuAD dev questions validated on (default 300)"
-    )
-    p.add_argument(
-        "--limit",
-        type=int,
-        default=0,
-        help="train on at most this many questions of each set (a quick check)",
-    )
-    p.add_argument("--seed", type=int, default=13, help="random seed (default 13)")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    p.add_argument("--out", default=str(DEFAULT_OUT), help=f"model folder (default {DEFAULT_OUT})")
+    add_common_options(p, DEFAULT_OUT)
     args = p.parse_args(argv)
     import sys
 

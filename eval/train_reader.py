@@ -45,6 +45,7 @@ from eval.train_ranker import (
     DATA,
     _encode,
     _sentences,
+    add_common_options,
     common_manifest,
     quantize_to_int8,
     ship,
@@ -464,18 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=2, help="passes over the data (default 2)")
     p.add_argument("--batch", type=int, default=16, help="examples per step (default 16)")
     p.add_argument("--lr", type=float, default=6e-5, help="peak learning rate (default 6e-5)")
-    p.add_argument(
-        "--squad-dev", type=int, default=300, help="SQuAD dev questions validated on (default 300)"
-    )
-    p.add_argument(
-        "--limit",
-        type=int,
-        default=0,
-        help="train on at most this many questions of each set (a quick check)",
-    )
-    p.add_argument("--seed", type=int, default=13, help="random seed (default 13)")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    p.add_argument("--out", default=str(DEFAULT_OUT), help=f"model folder (default {DEFAULT_OUT})")
+    add_common_options(p, DEFAULT_OUT)
     args = p.parse_args(argv)
     args.argv = list(argv if argv is not None else sys.argv[1:])
     logging.basicConfig(level=logging.WARNING)
