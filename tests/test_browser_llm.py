@@ -15,6 +15,7 @@ import shutil
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,9 @@ def app_url(seed_index_dir: Path, tmp_path_factory: pytest.TempPathFactory,
             demo.close()
 
 
-def test_generated_answer_streams_then_resolves_its_citations(app_url: str) -> None:
+@contextmanager
+def asked(app_url: str, question: str) -> Iterator[Any]:
+    """A Chromium page on the app with ``question`` just asked (Enter in the question box)."""
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                     args=CHROMIUM_ARGS)
@@ -76,55 +79,50 @@ def test_generated_answer_streams_then_resolves_its_citations(app_url: str) -> N
             page = browser.new_page()
             page.goto(app_url)
             page.wait_for_selector("#qa-question textarea", timeout=60_000)
-            page.fill("#qa-question textarea", QUESTION)
+            page.fill("#qa-question textarea", question)
             page.press("#qa-question textarea", "Enter")
-            drafts: list[str] = []
-            final = ""
-            deadline = time.monotonic() + 240
-            bot = page.locator("#qa-chat .bot-row")
-            while time.monotonic() < deadline:
-                text = bot.last.inner_text() if bot.count() else ""
-                if CURSOR in text:
-                    if not drafts or drafts[-1] != text:
-                        drafts.append(text)
-                elif drafts and text.strip():
-                    final = text  # the draft was replaced by the answer
-                    break
-                page.wait_for_timeout(100)
-            # tokens were shown as they came: the draft grew over several snapshots
-            assert len(drafts) >= 2, drafts
-            assert len(drafts[-1]) > len(drafts[0])
-            assert final and CURSOR not in final
-            # the citations were resolved: markers in the answer, quoted sentences beside it
-            quotes = page.locator("#qa-sources .qa-quote")
-            sync_api.expect(quotes.first).to_be_visible(timeout=30_000)
-            assert page.locator("#qa-chat sup").count() >= 1
+            yield page
         finally:
             browser.close()
+
+
+def test_generated_answer_streams_then_resolves_its_citations(app_url: str) -> None:
+    with asked(app_url, QUESTION) as page:
+        drafts: list[str] = []
+        final = ""
+        deadline = time.monotonic() + 240
+        bot = page.locator("#qa-chat .bot-row")
+        while time.monotonic() < deadline:
+            text = bot.last.inner_text() if bot.count() else ""
+            if CURSOR in text:
+                if not drafts or drafts[-1] != text:
+                    drafts.append(text)
+            elif drafts and text.strip():
+                final = text  # the draft was replaced by the answer
+                break
+            page.wait_for_timeout(100)
+        # tokens were shown as they came: the draft grew over several snapshots
+        assert len(drafts) >= 2, drafts
+        assert len(drafts[-1]) > len(drafts[0])
+        assert final and CURSOR not in final
+        # the citations were resolved: markers in the answer, quoted sentences beside it
+        quotes = page.locator("#qa-sources .qa-quote")
+        sync_api.expect(quotes.first).to_be_visible(timeout=30_000)
+        assert page.locator("#qa-chat sup").count() >= 1
 
 
 def test_stop_cancels_the_answer_being_written(app_url: str) -> None:
     """Stop, pressed while the draft streams, ends it: the text stops growing."""
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(app_url)
-            page.wait_for_selector("#qa-question textarea", timeout=60_000)
-            page.fill("#qa-question textarea", "What happened in Hajin? Tell me everything.")
-            page.press("#qa-question textarea", "Enter")
-            bot = page.locator("#qa-chat .bot-row")
-            deadline = time.monotonic() + 240
-            while time.monotonic() < deadline:
-                if bot.count() and CURSOR in bot.last.inner_text():
-                    break
-                page.wait_for_timeout(100)
-            assert bot.count() and CURSOR in bot.last.inner_text(), "no draft streamed"
-            page.click("#qa-stop")
-            page.wait_for_timeout(1500)
-            stopped = bot.last.inner_text()
-            page.wait_for_timeout(4000)
-            assert bot.last.inner_text() == stopped  # nothing more arrived
-        finally:
-            browser.close()
+    with asked(app_url, "What happened in Hajin? Tell me everything.") as page:
+        bot = page.locator("#qa-chat .bot-row")
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            if bot.count() and CURSOR in bot.last.inner_text():
+                break
+            page.wait_for_timeout(100)
+        assert bot.count() and CURSOR in bot.last.inner_text(), "no draft streamed"
+        page.click("#qa-stop")
+        page.wait_for_timeout(1500)
+        stopped = bot.last.inner_text()
+        page.wait_for_timeout(4000)
+        assert bot.last.inner_text() == stopped  # nothing more arrived
