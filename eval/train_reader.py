@@ -3,7 +3,7 @@ its neighbours and the question, fine-tuned from the bundled all-MiniLM-L6-v2 on
 
 Usage::
 
-    python -m eval.train_reader [--epochs 2] [--seed 13] [--out embeddings/models/reader]
+    python -m eval.train_reader [--epochs 3] [--seed 13] [--out embeddings/models/reader]
 
 Data (read from ``../shared/data``, never copied; the ranker's splits, :mod:`eval.splits`):
 
@@ -462,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--epochs", type=int, default=2, help="passes over the data (default 2)")
+    p.add_argument("--epochs", type=int, default=3, help="passes over the data (default 3)")
     p.add_argument("--batch", type=int, default=16, help="examples per step (default 16)")
     p.add_argument("--lr", type=float, default=6e-5, help="peak learning rate (default 6e-5)")
     add_common_options(p, DEFAULT_OUT)
