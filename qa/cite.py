@@ -355,7 +355,7 @@ class _Resolver:
         if arow is None:
             return {}
         if arow not in self._rows:
-            rows = np.flatnonzero(self.index.sentences[:, 0] == arow)
+            rows = np.asarray(self.index.article_sentence_rows(arow), dtype=np.int64)
             self._rows[arow] = {int(self.index.sentences[r, 1]): int(r) for r in rows}
         return self._rows[arow]
 

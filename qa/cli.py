@@ -54,7 +54,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         "--backend",
         choices=["torch", "onnx"],
         default=None,
-        help="embedding backend (env QA_BACKEND; default torch)",
+        help="embedding backend: onnx (ONNX Runtime int8, the default) or torch (fp32); "
+        "an index built with one is searched with the other (env QA_BACKEND)",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log progress and details")
 
@@ -445,9 +446,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     engine = QA(_settings(args))
     idx = engine.index
-    counts: dict[str, int] = {}
-    for c in idx.chunks:
-        counts[c.article_id] = counts.get(c.article_id, 0) + 1
+    counts = idx.chunk_counts()
     rows = [
         {
             "id": a.id,

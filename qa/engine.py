@@ -97,19 +97,15 @@ class QA:
         self._index: ArticleIndex | None = None
         self._lock = threading.RLock()
         self._write_lock = threading.Lock()
-        # near-duplicate finder over the index as last written: ((folder, generation), finder)
-        self._finder: tuple[tuple[Path, int], duplicates.DuplicateFinder] | None = None
 
     # ---- loading ----------------------------------------------------------------------
 
     @property
     def model(self) -> EmbeddingModel:
         """The embedding model (loaded once per process)."""
-        return load_model(
-            self.settings.model,
-            self.settings.backend,
-            cache_dir=str(self.settings.data_dir / "models"),
-        )
+        # the onnx export is kept per user (embeddings.onnx_backend.default_cache_dir), not
+        # per data folder: it depends only on the installed model and this CPU
+        return load_model(self.settings.model, self.settings.backend)
 
     @property
     def index(self) -> ArticleIndex:
@@ -251,27 +247,13 @@ class QA:
                 else self._empty_index()
             )
             todo, copies, kept_copies = list(articles), [], []
-            finder = None
             if group_copies and todo:
                 known = {c.article.id: c.article.content_hash for c in work.copies}
                 kept_copies = [a.id for a in todo if known.get(a.id) == a.content_hash]
                 fresh = [a for a in todo if known.get(a.id) != a.content_hash]
-                # the finder of the last write, when the index has not changed since
-                gen = int(work.manifest.get("generation", 0))
-                cached = self._finder
-                finder = cached[1] if cached is not None and cached[0] == (path, gen) else None
-                finder = finder or duplicates.DuplicateFinder(work.articles, work.apart)
-                for a in fresh:
-                    if a.id in work.article_row:  # an update: compared as it is now
-                        finder.remove(a.id)
-                found = duplicates.find_copies(
-                    fresh, work.articles, apart=work.apart, finder=finder
-                )
+                found = work.find_copies(fresh)
                 todo, copies = found.unique, found.copies
-            self._finder = None
             report = work.add(todo, self.model, show_progress=show_progress, copies=copies)
-            if finder is not None:  # it now holds what the index holds
-                self._finder = ((path, int(work.manifest.get("generation", 0))), finder)
             self._index = work
             if kept_copies:
                 report = replace(report, copies=report.copies + kept_copies)

@@ -1,40 +1,19 @@
-"""Stage 4, index: FAISS vectors, BM25, the chunk and article store, and a manifest, saved
-atomically in one self-describing folder.
+"""Stage 4, index: articles, chunks and sentences in SQLite (with FTS5 for BM25), their
+vectors in FAISS segments, changed one article at a time.
 
-Layout of an index folder::
+See :mod:`qa.store` for the folder layout and the commit protocol. In short: an ingest
+chunks, embeds and annotates only the new articles, writes their vectors as a new delta
+segment, and commits their rows in one SQLite transaction; a delete removes rows in one
+transaction (vectors are filtered until a compaction); :meth:`ArticleIndex.compact` folds the
+segments into one main segment, which is approximate (IVF) above a size threshold. A crash at
+any moment leaves the index as it was before the operation began.
 
-    CURRENT              name of the live generation folder (replaced atomically)
-    .lock                held by the process writing the index
-    gen-000007/
-        manifest.json    format version, model id, dimension, chunker settings, counts,
-                         and the size of every file below (a half-written file is detected)
-        articles.jsonl   one Article per line (text and metadata)
-        chunks.jsonl     one Chunk per line, row order = vector order
-        sentences.npy    (n, 3) int64: article row, start, end of every sentence
-        chunk_sentences.npy  sentence rows of each chunk, flattened; offsets in
-                         chunk_sentence_offsets.npy
-        chunks.faiss     FAISS index of chunk vectors (inner product of unit vectors)
-        sentences.faiss  FAISS index of sentence vectors
-        bm25-chunks/, bm25-sentences/   bm25s indexes
-        acronyms.json    acronym <-> expansion table mined from the articles
-        entities.npy     (m, 4) int32: start, end (article offsets), label, head of every
-                         named entity (qa.entities), grouped by sentence row; label and head
-                         index entity_strings.json; sentence r's entities are rows
-                         entity_offsets[r]:entity_offsets[r + 1]
-        entity_offsets.npy   (n + 1,) int64, n = number of sentences
-        entity_strings.json  the label and head strings ("" first) the codes index
-        furniture.npy    (n,) bool: the sentence overlaps page furniture (qa.furniture)
-        copies.json      near-duplicate copies not indexed, each with the article it copies
-                         (qa.duplicates.Copy), and the pairs a person kept apart; absent in
-                         indexes written before it (read as no copies)
+A reader (:meth:`ArticleIndex.load`) reads the row structure of every segment, the article
+list and the FAISS indexes when it first searches; article texts, chunks and entities are read
+on demand. It keeps one snapshot of the database until :meth:`ArticleIndex.refresh`.
 
-A write builds a complete new generation folder next to the live one, syncs it to disk and
-then swaps ``CURRENT`` with ``os.replace``; a crash at any moment leaves the previous
-generation live. Old generations are removed after the swap.
-
-Entities and furniture flags are computed once per sentence when an article is added, never
-again for articles already indexed. An index of format 1 (before them) still loads: they are
-computed for all its sentences on load, and saved with the next write.
+An index folder in the older formats 1 and 2 (one generation folder per write) is converted
+on first open, under the write lock, without embedding anything again.
 """
 
 from __future__ import annotations
@@ -45,7 +24,10 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,24 +36,31 @@ from typing import Any
 import numpy as np
 
 from embeddings import EmbeddingModel
+from qa import duplicates as dup
 from qa import furniture as page_furniture
+from qa import store
 from qa.acronyms import AcronymTable
 from qa.articles import Article
 from qa.chunking import Chunk, chunk_sentences, get_tokenizer, split_sentences
-from qa.duplicates import Copy
+from qa.duplicates import Copy, DuplicateCheck
 from qa.entities import Entity, span_entities
 from qa.entities import model_id as entity_model_id
 from qa.errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, ModelMismatchError
-from qa.lexical import BM25Index
+from qa.lexical import terms
 from qa.settings import HNSW_THRESHOLD
+from qa.store import FORMAT_VERSION, SegmentArrays
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
-#: Formats this version loads; format 1 has no entity and furniture files (computed on load).
-READ_FORMATS = (1, 2)
-_CURRENT = "CURRENT"
 _LOCK = ".lock"
+#: Formats this version opens (1 and 2 are converted to 3 on first open).
+READ_FORMATS = (1, 2, 3)
+#: A compaction runs after an ingest when the delta segments hold more than this share of
+#: the main segment's chunk rows (and more than :data:`COMPACT_MIN` rows).
+COMPACT_SHARE = 0.25
+COMPACT_MIN = 2_000
+#: Past this many delta segments an ingest merges the newest of them into one.
+MAX_DELTAS = 8
 
 
 @dataclass(frozen=True)
@@ -104,48 +93,145 @@ class IngestReport:
         return dict(self.__dict__)
 
 
+@dataclass(frozen=True)
+class CompactReport:
+    """What a compaction did.
+
+    Attributes:
+        segments_before: Vector segments before it.
+        segments_after: After it (1, or 0 for an empty index).
+        chunks: Live chunk rows in the new segment.
+        sentences: Live sentence rows in it.
+        faiss: Its FAISS index type (``flat`` or ``ivf``).
+        seconds: Time taken.
+        bytes_written: Size of the new segment's files.
+    """
+
+    segments_before: int
+    segments_after: int
+    chunks: int
+    sentences: int
+    faiss: str
+    seconds: float
+    bytes_written: int
+
+
+@dataclass
+class Prepared:
+    """An article chunked, embedded and annotated, ready to be committed (rows are given
+    relative to the article: sentence ``i`` is the article's ``i``-th sentence).
+
+    Attributes:
+        article: The article.
+        chunks: Its chunks.
+        chunk_sentences: For each chunk, the article-relative sentence numbers it holds.
+        sentences: ``(start, end)`` of each sentence.
+        chunk_vectors: One unit vector per chunk.
+        sentence_vectors: One per sentence.
+        entities: ``(sentence number, start, end, label, head)`` of each named entity.
+        furniture: Whether each sentence overlaps page furniture.
+    """
+
+    article: Article
+    chunks: list[Chunk]
+    chunk_sentences: list[list[int]]
+    sentences: list[tuple[int, int]]
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    entities: list[tuple[int, int, int, str, str]]
+    furniture: np.ndarray
+
+
 def embed_text(article: Article, text: str) -> str:
     """The text embedded for a chunk: the headline first, so that a passage deep in an
     article still knows what the article is about ("contextual chunk header")."""
     return f"{article.title}\n{text}" if article.title else text
 
 
-class ArticleIndex:
-    """An in-memory index of articles, loaded from and saved to an index folder.
+def chunk_terms(article: Article, chunk: Chunk) -> list[str]:
+    """The BM25 terms of a chunk (with its headline)."""
+    return terms(f"{article.title}\n{chunk.text}")
 
-    Build one with :meth:`create` or :meth:`load`, change it with :meth:`add` and
-    :meth:`delete` (both save atomically), and search it with :meth:`dense_chunks`,
-    :meth:`dense_sentences` and the BM25 indexes.
+
+def sentence_terms(article: Article, start: int, end: int) -> list[str]:
+    """The BM25 terms of a sentence (with its headline)."""
+    return terms(f"{article.title}\n{article.text[start:end]}")
+
+
+class _Rows:
+    """A read-only sequence view over rows read on demand (articles or chunks)."""
+
+    def __init__(self, index: ArticleIndex, kind: str) -> None:
+        self._index = index
+        self._kind = kind
+
+    def __getitem__(self, row: int) -> Any:
+        if self._kind == "articles":
+            return self._index.article_at(int(row))
+        return self._index.chunk_at(int(row))
+
+    def __len__(self) -> int:
+        return self._index.count(self._kind)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._kind == "articles":
+            for row in sorted(self._index.article_row.values()):
+                yield self._index.article_at(row)
+        else:
+            for row in self._index.alive_chunk_rows().tolist():
+                yield self._index.chunk_at(row)
+
+
+class _Reader:
+    """What a search needs in memory: the rows' structure, liveness, FAISS and vectors."""
+
+    def __init__(self) -> None:
+        self.generation = -1
+        self.segments: dict[int, tuple[store.Segment, SegmentArrays, Any, Any, Any, Any]] = {}
+        self.arrays = SegmentArrays.empty()
+        self.sentence_chunk = np.zeros(0, dtype=np.int64)
+        self.chunk_vectors = store.VectorSet([], 0)
+        self.sentence_vectors = store.VectorSet([], 0)
+        self.article_alive = np.zeros(0, dtype=bool)
+        self.chunk_alive = np.zeros(0, dtype=bool)
+        self.sentence_alive = np.zeros(0, dtype=bool)
+
+
+class ArticleIndex:
+    """An index of articles in an index folder (see the module docstring).
+
+    Build one with :meth:`create` or :meth:`load`, change it with :meth:`add`, :meth:`delete`
+    and :meth:`compact` (each commits atomically), and search it with :meth:`search_chunks`,
+    :meth:`search_sentences`, the lexical views :attr:`bm25_chunks` and
+    :attr:`bm25_sentences`, and the row arrays (:attr:`sentences`, :attr:`chunk_article`,
+    :attr:`chunk_sent_offsets`, :attr:`chunk_sent_flat`, :attr:`sentence_chunk`).
     """
 
-    def __init__(self, path: Path, manifest: dict[str, Any]) -> None:
+    def __init__(
+        self, path: Path, manifest: dict[str, Any], conn: sqlite3.Connection | None = None
+    ) -> None:
         self.path = Path(path)
         self.manifest = manifest
-        self.articles: list[Article] = []
+        self._conn: sqlite3.Connection | None = conn
+        self._db_lock = threading.RLock()
+        self._reader: _Reader | None = None
+        # row -> (id, source, date, content hash, first sentence row, end sentence row)
+        self._article_meta: dict[int, tuple[str, str, str, str, int, int]] = {}
         self.article_row: dict[str, int] = {}
-        self.chunk_row: dict[str, int] = {}
-        self.chunks: list[Chunk] = []
-        self.chunk_article: np.ndarray = np.zeros(0, dtype=np.int64)
-        self.sentences: np.ndarray = np.zeros((0, 3), dtype=np.int64)
-        self.chunk_sent_flat: np.ndarray = np.zeros(0, dtype=np.int64)
-        self.chunk_sent_offsets: np.ndarray = np.zeros(1, dtype=np.int64)
-        self.sentence_chunk: np.ndarray = np.zeros(0, dtype=np.int64)
-        # named entities of the sentences, grouped by sentence row (see the module docstring)
-        self.entity_table: np.ndarray = np.zeros((0, 4), dtype=np.int32)
-        self.entity_offsets: np.ndarray = np.zeros(1, dtype=np.int64)
-        self.entity_strings: list[str] = [""]
-        self.sentence_furniture: np.ndarray = np.zeros(0, dtype=bool)
-        dim = int(manifest["dimension"])
-        self.chunk_vectors: np.ndarray = np.zeros((0, dim), dtype=np.float32)
-        self.sentence_vectors: np.ndarray = np.zeros((0, dim), dtype=np.float32)
-        self.chunk_faiss: Any = None
-        self.sentence_faiss: Any = None
-        self.bm25_chunks = BM25Index(None, 0)
-        self.bm25_sentences = BM25Index(None, 0)
+        self._cache_articles: OrderedDict[int, Article] = OrderedDict()
+        self._cache_chunks: OrderedDict[int, Chunk] = OrderedDict()
+        self._cache_entities: OrderedDict[int, dict[int, list[Entity]]] = OrderedDict()
+        self._strings: dict[int, str] = {0: ""}
         self.acronyms = AcronymTable()
-        # near-duplicates not indexed (qa.duplicates) and id pairs never to be grouped
         self.copies: list[Copy] = []
         self.apart: list[tuple[str, str]] = []
+        self.articles = _Rows(self, "articles")
+        self.chunks = _Rows(self, "chunks")
+        self.bm25_chunks = store.Lexical(self._db(), "chunk_fts", 0, 0)
+        self.bm25_sentences = store.Lexical(self._db(), "sentence_fts", 0, 0)
 
     # ---- creation and loading -------------------------------------------------------
 
@@ -161,7 +247,12 @@ class ArticleIndex:
         index_type: str = "auto",
         hnsw_threshold: int = HNSW_THRESHOLD,
     ) -> ArticleIndex:
-        """An empty index for a model (nothing is written until the first :meth:`add`)."""
+        """An empty index for a model (nothing is written until the first :meth:`add`).
+
+        ``index_type`` ``auto`` makes the main segment approximate (IVF) above
+        ``hnsw_threshold`` chunk vectors at compaction; ``flat`` keeps it exact; ``ivf``
+        (or ``hnsw``, its former name) is approximate at any size.
+        """
         manifest = {
             "format_version": FORMAT_VERSION,
             "model_id": model_id,
@@ -173,19 +264,22 @@ class ArticleIndex:
             "hnsw_threshold": int(hnsw_threshold),
             "generation": 0,
             "counts": {"articles": 0, "chunks": 0, "sentences": 0},
+            "next": {"article": 0, "chunk": 0, "sentence": 0, "segment": 1},
+            "lex": {"chunks": [0, 0], "sentences": [0, 0]},
         }
-        idx = cls(Path(path), manifest)
-        idx._rebuild_search()
-        return idx
+        return cls(Path(path), manifest)
 
     @staticmethod
     def exists(path: str | os.PathLike[str]) -> bool:
-        """Whether the folder holds a saved index."""
-        return (Path(path) / _CURRENT).is_file()
+        """Whether the folder holds a saved index (in this format or an older one)."""
+        from qa.legacy_index import is_legacy
+
+        p = Path(path)
+        return (p / store.DB_NAME).is_file() or is_legacy(p)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], model_id: str | None = None) -> ArticleIndex:
-        """Load the live generation of an index folder.
+        """Open an index folder (converting an older format first).
 
         Args:
             path: The index folder.
@@ -195,144 +289,126 @@ class ArticleIndex:
         Raises:
             IndexNotFoundError: The folder holds no index.
             ModelMismatchError: The index was built with another model.
-            IndexCorruptError: A file is missing, truncated or unreadable.
+            IndexCorruptError: The database or a segment is missing, truncated or unreadable.
         """
+        from qa.legacy_index import is_legacy
+
         path = Path(path)
-        current = path / _CURRENT
-        for attempt in range(5):
-            if not current.is_file():
+        db = path / store.DB_NAME
+        if not db.is_file():
+            if not is_legacy(path):
                 raise IndexNotFoundError(
                     f"no index in {path}; build one with `qa ingest PATH...` (or `qa ask`, "
                     "which indexes the seed articles on first use)"
                 )
-            live = current.read_text().strip()
-            try:
-                return cls._load_generation(path, live, model_id)
-            except IndexCorruptError:
-                # A writer in another process made a new generation live and removed this
-                # one while it was being read: read the new one. Only a generation that is
-                # still live after failing to load is really damaged.
-                if attempt == 4 or _read_current(path) == live:
-                    raise
-        raise AssertionError("unreachable")
-
-    @classmethod
-    def _load_generation(cls, path: Path, name: str, model_id: str | None) -> ArticleIndex:
-        """Load one generation folder (see :meth:`load`)."""
-        import faiss
-
-        gen = path / name
+            _convert_legacy(path)
         try:
-            manifest = json.loads((gen / "manifest.json").read_text())
-        except (OSError, ValueError) as e:
+            conn = store.connect(db)
+            meta = store.get_meta(conn)
+        except (sqlite3.DatabaseError, OSError, ValueError) as e:
             raise IndexCorruptError(
-                f"{gen / 'manifest.json'} cannot be read ({e}); "
-                f"rebuild the index: delete {path} and ingest again"
+                f"{db} cannot be read ({e}); delete {path} and ingest the articles again"
             ) from e
-        version = manifest.get("format_version")
-        if version not in READ_FORMATS:
+        if meta.get("format_version") != FORMAT_VERSION or "model_id" not in meta:
+            conn.close()
             raise IndexCorruptError(
-                f"{path} has index format {version}, this version reads "
-                f"{', '.join(map(str, READ_FORMATS))}; delete {path} and ingest the articles "
-                "again"
+                f"{db} holds no index of format {FORMAT_VERSION} (found "
+                f"{meta.get('format_version')}); delete {path} and ingest the articles again"
             )
-        if model_id is not None and manifest["model_id"] != model_id:
+        if model_id is not None and meta["model_id"] != model_id:
+            conn.close()
             raise ModelMismatchError(
-                f"the index in {path} was built with model {manifest['model_id']!r}, not "
-                f"{model_id!r}; use --model {manifest['model_id']} (QA_MODEL), or rebuild: "
+                f"the index in {path} was built with model {meta['model_id']!r}, not "
+                f"{model_id!r}; use --model {meta['model_id']} (QA_MODEL), or rebuild: "
                 f"delete {path} and run `qa ingest` again with the new model"
             )
-        for name, size in manifest.get("files", {}).items():
-            f = gen / name
-            if not f.exists() or f.stat().st_size != size:
-                got = f.stat().st_size if f.exists() else "missing"
-                raise IndexCorruptError(
-                    f"{f} is damaged (expected {size} bytes, found {got}); the index was "
-                    f"half-written by another program. Delete {path} and ingest again"
-                )
-        idx = cls(path, manifest)
-        try:
-            idx.articles = [
-                Article.from_dict(json.loads(x))
-                for x in (gen / "articles.jsonl").read_text().splitlines()
-                if x
-            ]
-            idx.chunks = [
-                Chunk.from_dict(json.loads(x))
-                for x in (gen / "chunks.jsonl").read_text().splitlines()
-                if x
-            ]
-            idx.sentences = np.load(gen / "sentences.npy")
-            idx.chunk_sent_flat = np.load(gen / "chunk_sentences.npy")
-            idx.chunk_sent_offsets = np.load(gen / "chunk_sentence_offsets.npy")
-            idx.chunk_faiss = faiss.read_index(str(gen / "chunks.faiss"))
-            idx.sentence_faiss = faiss.read_index(str(gen / "sentences.faiss"))
-            idx.chunk_vectors = np.load(gen / "chunk_vectors.npy")
-            idx.sentence_vectors = np.load(gen / "sentence_vectors.npy")
-            idx.bm25_chunks = BM25Index.load(gen / "bm25-chunks")
-            idx.bm25_sentences = BM25Index.load(gen / "bm25-sentences")
-            idx.acronyms = AcronymTable.load(gen / "acronyms.json")
-            if (gen / "copies.json").exists():
-                doc = json.loads((gen / "copies.json").read_text("utf-8"))
-                idx.copies = [Copy.from_dict(d) for d in doc.get("copies", [])]
-                idx.apart = [(str(a), str(b)) for a, b in doc.get("apart", [])]
-            if version >= 2:
-                idx.entity_table = np.load(gen / "entities.npy")
-                idx.entity_offsets = np.load(gen / "entity_offsets.npy")
-                idx.entity_strings = json.loads((gen / "entity_strings.json").read_text("utf-8"))
-                idx.sentence_furniture = np.load(gen / "furniture.npy")
-                n = len(idx.sentences)
-                if (
-                    idx.entity_offsets.shape != (n + 1,)
-                    or len(idx.sentence_furniture) != n
-                    or int(idx.entity_offsets[-1]) != len(idx.entity_table)
-                ):
-                    raise ValueError("entity or furniture rows do not match the sentences")
-        except (OSError, ValueError, RuntimeError, KeyError) as e:
-            raise IndexCorruptError(
-                f"{gen} cannot be loaded ({e}); delete {path} and ingest again"
-            ) from e
-        idx._derive()
-        if version == 1:
-            log.info(
-                "index %s is in format 1: computing named entities and furniture of its "
-                "%d sentences (saved in format %d with the next write)",
-                path,
-                len(idx.sentences),
-                FORMAT_VERSION,
-            )
-            table, offsets, flags = idx._annotate(idx.sentences, show_progress=False)
-            idx.entity_table, idx.entity_offsets, idx.sentence_furniture = table, offsets, flags
-            idx.manifest["format_version"] = FORMAT_VERSION
+        idx = cls(path, meta, conn)
+        idx._snapshot()
         return idx
 
-    # ---- derived structures -----------------------------------------------------------
+    # ---- the database ---------------------------------------------------------------
 
-    def _derive(self) -> None:
-        self.article_row = {a.id: i for i, a in enumerate(self.articles)}
-        self.chunk_row = {c.id: i for i, c in enumerate(self.chunks)}
-        self.chunk_article = np.array(
-            [self.article_row[c.article_id] for c in self.chunks], dtype=np.int64
-        )
-        counts = np.diff(self.chunk_sent_offsets)
-        self.sentence_chunk = np.full(len(self.sentences), -1, dtype=np.int64)
-        # the first chunk holding each sentence (overlap puts some in two)
-        for row in range(len(self.chunks) - 1, -1, -1):
-            s = self.chunk_sent_offsets[row]
-            self.sentence_chunk[self.chunk_sent_flat[s : s + counts[row]]] = row
+    @staticmethod
+    def _memory_db() -> sqlite3.Connection:
+        from qa.duplicates import create_tables
 
-    def _rebuild_search(self) -> None:
-        dim = int(self.manifest["dimension"])
-        self.chunk_faiss = _make_faiss(self.chunk_vectors, dim, self.manifest)
-        self.sentence_faiss = _make_faiss(self.sentence_vectors, dim, self.manifest)
-        titles = [self.articles[int(a)].title for a in self.chunk_article]
-        self.bm25_chunks = BM25Index.build([f"{t}\n{c.text}" for t, c in zip(titles, self.chunks)])
-        sent_texts = [
-            f"{self.articles[int(a)].title}\n{self.articles[int(a)].text[s:e]}"
-            for a, s, e in self.sentences
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        conn.executescript(store._SCHEMA)
+        create_tables(conn)
+        return conn
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = self._memory_db()
+        return self._conn
+
+    def _snapshot(self) -> None:
+        """Start a read transaction and read the small, always-needed state in it."""
+        conn = self._db()
+        with self._db_lock:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+            conn.execute("BEGIN")
+            try:
+                self.manifest = store.get_meta(conn) or self.manifest
+                self._read_small(conn)
+            except sqlite3.DatabaseError as e:
+                conn.execute("ROLLBACK")
+                raise IndexCorruptError(
+                    f"{self.path / store.DB_NAME} cannot be read ({e}); delete {self.path} "
+                    "and ingest the articles again"
+                ) from e
+        self._cache_articles.clear()
+        self._cache_chunks.clear()
+        self._cache_entities.clear()
+
+    def _read_small(self, conn: sqlite3.Connection) -> None:
+        self._article_meta = {
+            int(r): (i, s, d, h, lo, hi)
+            for r, i, s, d, h, lo, hi in conn.execute(
+                "SELECT row, id, source, date, content_hash, sent_lo, sent_hi FROM articles"
+            )
+        }
+        self.article_row = {m[0]: r for r, m in self._article_meta.items()}
+        table = AcronymTable()
+        for kind, key, value, n in conn.execute("SELECT kind, key, value, n FROM acronym_totals"):
+            if kind == store.ACRONYM_PAIR:
+                table.pairs[key][value] += n
+            elif kind == store.ACRONYM_SEEN:
+                table.acronyms[key] += n
+            else:
+                table.unbridged[key] += n
+        self.acronyms = table
+        self.copies = [
+            Copy.from_dict(json.loads(d)) for (d,) in conn.execute("SELECT doc FROM copies")
         ]
-        self.bm25_sentences = BM25Index.build(sent_texts)
-        self.acronyms = AcronymTable.from_texts(a.text for a in self.articles)
+        self.apart = [(a, b) for a, b in conn.execute("SELECT a, b FROM apart ORDER BY rowid")]
+        lex = self.manifest.get("lex", {"chunks": [0, 0], "sentences": [0, 0]})
+        self.bm25_chunks = store.Lexical(conn, "chunk_fts", *lex["chunks"])
+        self.bm25_sentences = store.Lexical(conn, "sentence_fts", *lex["sentences"])
+
+    def refresh(self) -> bool:
+        """Pick up what other processes committed since this index was loaded; returns
+        whether anything changed."""
+        if self._conn is None:
+            return False
+        with self._db_lock:
+            self._conn.execute("COMMIT") if self._conn.in_transaction else None
+            gen = store.get_meta(self._conn).get("generation", 0)
+        if gen == self.manifest.get("generation"):
+            with self._db_lock:
+                self._conn.execute("BEGIN")
+                self._conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+            return False
+        self._snapshot()
+        return True
+
+    def close(self) -> None:
+        """Close the database connection."""
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
 
     # ---- reading ----------------------------------------------------------------------
 
@@ -342,7 +418,11 @@ class ArticleIndex:
         return str(self.manifest["model_id"])
 
     def __len__(self) -> int:
-        return len(self.chunks)
+        return int(self.manifest.get("counts", {}).get("chunks", 0))
+
+    def count(self, kind: str) -> int:
+        """Live articles, chunks or sentences."""
+        return int(self.manifest.get("counts", {}).get(kind, 0))
 
     def article(self, article_id: str) -> Article:
         """The article with this id.
@@ -350,21 +430,314 @@ class ArticleIndex:
         Raises:
             KeyError: No such article.
         """
-        return self.articles[self.article_row[article_id]]
+        return self.article_at(self.article_row[article_id])
+
+    def article_at(self, row: int) -> Article:
+        """The article of a row (read from the database, recent ones cached).
+
+        Raises:
+            KeyError: No live article has that row.
+        """
+        got = self._cache_articles.get(row)
+        if got is not None:
+            self._cache_articles.move_to_end(row)
+            return got
+        with self._db_lock:
+            r = self._db().execute("SELECT doc FROM articles WHERE row = ?", (row,)).fetchone()
+        if r is None:
+            raise KeyError(f"no article at row {row}")
+        art = Article.from_dict(json.loads(r[0]))
+        self._cache_articles[row] = art
+        if len(self._cache_articles) > 512:
+            self._cache_articles.popitem(last=False)
+        return art
+
+    def article_meta(self, row: int) -> tuple[str, str, str]:
+        """``(id, source, date)`` of a live article row, from memory.
+
+        Raises:
+            KeyError: No live article has that row.
+        """
+        i, s, d = self._article_meta[row][:3]
+        return i, s, d
+
+    def article_sentence_rows(self, row: int) -> range:
+        """The sentence rows of a live article row, in text order.
+
+        Raises:
+            KeyError: No live article has that row.
+        """
+        lo, hi = self._article_meta[row][4:6]
+        return range(lo, hi)
+
+    def article_rows(self) -> list[int]:
+        """The rows of the live articles, in order."""
+        return sorted(self._article_meta)
+
+    def content_hash(self, article_id: str) -> str | None:
+        """The content hash of an indexed article, or None."""
+        row = self.article_row.get(article_id)
+        return None if row is None else self._article_meta[row][3]
+
+    def find_copies(self, articles: Sequence[Article]) -> DuplicateCheck:
+        """Split new articles into those to index and near-duplicate copies of indexed (or
+        earlier) ones (:func:`qa.duplicates.find_copies` over the stored LSH bands: the cost
+        is that of the new articles, not of the index). Writes nothing.
+        """
+        from qa.duplicates import StoredFinder, find_copies
+
+        conn = self._db()
+        with self._db_lock:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+            conn.execute("BEGIN")
+            try:
+                finder = StoredFinder(conn, self._text_of_id, apart=self.apart)
+                for a in articles:
+                    if a.id in self.article_row:  # an update: compared as it is now
+                        finder.remove(a.id)
+                return find_copies(articles, finder=finder, article_of=self._article_or_none)
+            finally:
+                conn.execute("ROLLBACK")
+                self._snapshot()
+
+    def _text_of_id(self, article_id: str) -> str | None:
+        got = self._article_or_none(article_id)
+        return None if got is None else got.text
+
+    def _article_or_none(self, article_id: str) -> Article | None:
+        row = self.article_row.get(article_id)
+        if row is None:
+            return None
+        try:
+            return self.article_at(row)
+        except KeyError:
+            return None
+
+    def chunk_at(self, row: int) -> Chunk:
+        """The chunk of a row.
+
+        Raises:
+            KeyError: No live chunk has that row.
+        """
+        got = self._cache_chunks.get(row)
+        if got is not None:
+            self._cache_chunks.move_to_end(row)
+            return got
+        with self._db_lock:
+            r = self._db().execute("SELECT doc FROM chunks WHERE row = ?", (row,)).fetchone()
+        if r is None:
+            raise KeyError(f"no chunk at row {row}")
+        c = Chunk.from_dict(json.loads(r[0]))
+        self._cache_chunks[row] = c
+        if len(self._cache_chunks) > 4096:
+            self._cache_chunks.popitem(last=False)
+        return c
+
+    def chunk_counts(self) -> dict[str, int]:
+        """Chunks per live article id."""
+        with self._db_lock:
+            rows = (
+                self._db()
+                .execute("SELECT article_row, COUNT(*) FROM chunks GROUP BY article_row")
+                .fetchall()
+            )
+        return {self._article_meta[a][0]: n for a, n in rows if a in self._article_meta}
 
     def chunk_rows(self, chunk_ids: Sequence[str]) -> list[int | None]:
         """The rows of chunks by id (None for an id the index does not hold)."""
-        return [self.chunk_row.get(c) for c in chunk_ids]
+        out: list[int | None] = []
+        with self._db_lock:
+            for c in chunk_ids:
+                r = self._db().execute("SELECT row FROM chunks WHERE id = ?", (c,)).fetchone()
+                out.append(None if r is None else int(r[0]))
+        return out
+
+    # the row structure and vectors (loaded on first use)
+
+    def _ready(self) -> _Reader:
+        rd = self._reader
+        if rd is None or rd.generation != self.manifest.get("generation"):
+            rd = self._load_reader(rd)
+            self._reader = rd
+        return rd
+
+    def _load_reader(self, old: _Reader | None) -> _Reader:
+        import faiss
+
+        rd = _Reader()
+        rd.generation = self.manifest.get("generation", 0)
+        dim = int(self.manifest["dimension"])
+        with self._db_lock:
+            segs = store.read_segments(self._db())
+        parts: list[SegmentArrays] = []
+        cvec: list[tuple[int, np.ndarray]] = []
+        svec: list[tuple[int, np.ndarray]] = []
+        for seg, blob in segs:
+            cached = old.segments.get(seg.id) if old else None
+            if cached is None:
+                folder = self.path / store.SEGMENTS / seg.folder
+                try:
+                    arrays = SegmentArrays.from_blob(blob)
+                    cv = np.load(folder / "chunks.npy", mmap_mode="r")
+                    sv = np.load(folder / "sentences.npy", mmap_mode="r")
+                    cf = faiss.read_index(str(folder / "chunks.faiss"))
+                    sf = faiss.read_index(str(folder / "sentences.faiss"))
+                except (OSError, ValueError, RuntimeError) as e:
+                    raise IndexCorruptError(
+                        f"segment {folder} cannot be loaded ({e}); the index is damaged: "
+                        f"delete {self.path} and ingest the articles again"
+                    ) from e
+                if (
+                    len(cv) != seg.chunk_hi - seg.chunk_lo
+                    or len(sv) != seg.sent_hi - seg.sent_lo
+                    or cv.shape[1:] != (dim,)
+                ):
+                    raise IndexCorruptError(
+                        f"segment {folder} does not match its rows (chunks {len(cv)} of "
+                        f"{seg.chunk_hi - seg.chunk_lo}); delete {self.path} and ingest again"
+                    )
+                cached = (seg, arrays, cv, sv, cf, sf)
+            rd.segments[seg.id] = cached
+            parts.append(cached[1])
+            cvec.append((seg.chunk_lo, cached[2]))
+            svec.append((seg.sent_lo, cached[3]))
+        rd.arrays = SegmentArrays.concat(parts)
+        rd.chunk_vectors = store.VectorSet(cvec, dim)
+        rd.sentence_vectors = store.VectorSet(svec, dim)
+        n_a = int(self.manifest.get("next", {}).get("article", 0))
+        rd.article_alive = np.zeros(max(n_a, 1), dtype=bool)
+        rows = np.fromiter(self._article_meta, dtype=np.int64, count=len(self._article_meta))
+        rd.article_alive[rows[rows < len(rd.article_alive)]] = True
+        ca = rd.arrays.chunk_article
+        rd.chunk_alive = rd.article_alive[ca] if len(ca) else np.zeros(0, dtype=bool)
+        sa = rd.arrays.sentences[:, 0]
+        rd.sentence_alive = rd.article_alive[sa] if len(sa) else np.zeros(0, dtype=bool)
+        # the first chunk holding each sentence (overlap puts some in two)
+        offs, flat = rd.arrays.chunk_sent_offsets, rd.arrays.chunk_sent_flat
+        sc = np.full(len(rd.arrays.sentences), -1, dtype=np.int64)
+        owner = np.repeat(np.arange(len(offs) - 1, dtype=np.int64), np.diff(offs))
+        sc[flat[::-1]] = owner[::-1]
+        rd.sentence_chunk = sc
+        return rd
+
+    @property
+    def sentences(self) -> np.ndarray:
+        """``(article row, start, end)`` of every sentence row (dead rows included)."""
+        return self._ready().arrays.sentences
+
+    @property
+    def chunk_article(self) -> np.ndarray:
+        """The article row of every chunk row."""
+        return self._ready().arrays.chunk_article
+
+    @property
+    def chunk_sent_offsets(self) -> np.ndarray:
+        """Chunk row ``r``'s sentences are ``chunk_sent_flat[offsets[r]:offsets[r + 1]]``."""
+        return self._ready().arrays.chunk_sent_offsets
+
+    @property
+    def chunk_sent_flat(self) -> np.ndarray:
+        """The sentence rows of every chunk, flattened (see :attr:`chunk_sent_offsets`)."""
+        return self._ready().arrays.chunk_sent_flat
+
+    @property
+    def sentence_chunk(self) -> np.ndarray:
+        """The first chunk row holding each sentence row."""
+        return self._ready().sentence_chunk
+
+    @property
+    def sentence_furniture(self) -> np.ndarray:
+        """Whether each sentence row overlaps page furniture."""
+        return self._ready().arrays.furniture
+
+    @property
+    def chunk_vectors(self) -> store.VectorSet:
+        """Chunk vectors by row (float32 rows from the fp16 segment files)."""
+        return self._ready().chunk_vectors
+
+    @property
+    def sentence_vectors(self) -> store.VectorSet:
+        """Sentence vectors by row."""
+        return self._ready().sentence_vectors
+
+    @property
+    def chunk_alive(self) -> np.ndarray:
+        """Whether each chunk row belongs to a live article."""
+        return self._ready().chunk_alive
+
+    @property
+    def article_alive(self) -> np.ndarray:
+        """Whether each article row is live."""
+        return self._ready().article_alive
+
+    def alive_chunk_rows(self) -> np.ndarray:
+        """The live chunk rows, in order."""
+        return np.flatnonzero(self._ready().chunk_alive)
+
+    @property
+    def segments(self) -> list[store.Segment]:
+        """The vector segments, in row order."""
+        return [v[0] for v in self._ready().segments.values()]
+
+    def search_chunks(self, qvec: np.ndarray, n: int) -> np.ndarray:
+        """The (about) ``n`` live chunk rows nearest a query vector, best first."""
+        return self._search(qvec, n, chunks=True)
+
+    def search_sentences(self, qvec: np.ndarray, n: int) -> np.ndarray:
+        """The (about) ``n`` live sentence rows nearest a query vector, best first."""
+        return self._search(qvec, n, chunks=False)
+
+    def _search(self, qvec: np.ndarray, n: int, *, chunks: bool) -> np.ndarray:
+        import faiss
+
+        rd = self._ready()
+        alive = rd.chunk_alive if chunks else rd.sentence_alive
+        if n <= 0 or not len(alive):
+            return np.zeros(0, dtype=np.int64)
+        q = np.ascontiguousarray(np.asarray(qvec, dtype=np.float32)[None, :])
+        keep: np.ndarray | None = None  # the selector reads this buffer: keep it referenced
+        sel = None
+        found_d: list[np.ndarray] = []
+        found_i: list[np.ndarray] = []
+        for seg, _, _, _, cf, sf in rd.segments.values():
+            index = cf if chunks else sf
+            if index.ntotal == 0:
+                continue
+            lo, hi = (seg.chunk_lo, seg.chunk_hi) if chunks else (seg.sent_lo, seg.sent_hi)
+            kw: dict[str, Any] = {}
+            if not alive[lo:hi].all():
+                if sel is None:
+                    keep = np.packbits(alive, bitorder="little")
+                    sel = faiss.IDSelectorBitmap(len(alive), faiss.swig_ptr(keep))
+                kw["sel"] = sel
+            params = None
+            if seg.faiss == "ivf":
+                params = faiss.SearchParametersIVF(nprobe=int(index.nprobe), **kw)
+            elif kw:
+                params = faiss.SearchParameters(**kw)
+            d, i = index.search(q, min(n, index.ntotal), params=params)
+            found_d.append(d[0])
+            found_i.append(i[0])
+        if not found_i:
+            return np.zeros(0, dtype=np.int64)
+        d_all, i_all = np.concatenate(found_d), np.concatenate(found_i)
+        ok = (i_all >= 0) & (i_all < len(alive))
+        d_all, i_all = d_all[ok], i_all[ok]
+        ok = alive[i_all]
+        d_all, i_all = d_all[ok], i_all[ok]
+        del keep
+        return i_all[np.argsort(-d_all, kind="stable")[:n]].astype(np.int64)
 
     def sentence_text(self, row: int) -> str:
         """The text of a sentence row."""
         a, s, e = self.sentences[row]
-        return self.articles[int(a)].text[int(s) : int(e)]
+        return self.article_at(int(a)).text[int(s) : int(e)]
 
     def sentences_of_chunk(self, row: int) -> np.ndarray:
         """The sentence rows of a chunk row, in order."""
-        s, e = self.chunk_sent_offsets[row], self.chunk_sent_offsets[row + 1]
-        return self.chunk_sent_flat[s:e]
+        offs = self.chunk_sent_offsets
+        return self.chunk_sent_flat[offs[row] : offs[row + 1]]
 
     def sentence_entities(self, row: int) -> list[Entity]:
         """The named entities of a sentence row, in text order (offsets in its article).
@@ -377,12 +750,37 @@ class ArticleIndex:
             IndexError: No such sentence row.
         """
         self._check_sentence(row)
-        s, e = int(self.entity_offsets[row]), int(self.entity_offsets[row + 1])
-        strings = self.entity_strings
-        return [
-            Entity(a, b, strings[label], strings[head])
-            for a, b, label, head in self.entity_table[s:e].tolist()
-        ]
+        arow = int(self.sentences[row][0])
+        by_sentence = self._cache_entities.get(arow)
+        if by_sentence is None:
+            with self._db_lock:
+                r = (
+                    self._db()
+                    .execute("SELECT data FROM entities WHERE article_row = ?", (arow,))
+                    .fetchone()
+                )
+                table = (
+                    np.frombuffer(r[0], dtype=np.int32).reshape(-1, 5)
+                    if r
+                    else np.zeros((0, 5), dtype=np.int32)
+                )
+                by_sentence = {}
+                for srow, a, b, label, head in table.tolist():
+                    by_sentence.setdefault(srow, []).append(
+                        Entity(a, b, self._string(label), self._string(head))
+                    )
+            self._cache_entities[arow] = by_sentence
+            if len(self._cache_entities) > 256:
+                self._cache_entities.popitem(last=False)
+        return list(by_sentence.get(int(row), []))
+
+    def _string(self, code: int) -> str:
+        got = self._strings.get(code)
+        if got is None:
+            r = self._db().execute("SELECT text FROM strings WHERE code = ?", (code,)).fetchone()
+            got = r[0] if r else ""
+            self._strings[code] = got
+        return got
 
     def is_furniture(self, row: int) -> bool:
         """Whether a sentence row overlaps page furniture (a heading, caption, credit or
@@ -414,8 +812,9 @@ class ArticleIndex:
         copies: Sequence[Copy] = (),
         separate: Sequence[str] = (),
         apart: Sequence[tuple[str, str]] = (),
+        compact: bool = True,
     ) -> IngestReport:
-        """Chunk, embed and add articles, then save the index atomically.
+        """Chunk, embed and add articles, committed in one transaction.
 
         Articles already indexed with the same content are skipped; an article with a known
         id and new content replaces the old one.
@@ -430,6 +829,8 @@ class ArticleIndex:
             separate: Ids of kept copies to drop from their groups (an article indexed
                 here is dropped from any group anyway).
             apart: Id pairs never to be grouped again (remembered in the index).
+            compact: Merge segments afterwards when the deltas have grown (see
+                :data:`COMPACT_SHARE`, :data:`MAX_DELTAS`).
 
         Raises:
             ModelMismatchError: ``model`` is not the index's model.
@@ -441,7 +842,7 @@ class ArticleIndex:
                 f"cannot add vectors from {model.model_id!r} ({model.dimension}-d)"
             )
         with self.write_lock():
-            self._reload_if_changed()
+            self._open_for_write()
             added: list[str] = []
             replaced: list[str] = []
             unchanged: list[str] = []
@@ -453,94 +854,56 @@ class ArticleIndex:
                     duplicates.append(a.id)
                     continue
                 seen.add(a.id)
-                old = self.article_row.get(a.id)
-                if old is not None and self.articles[old].content_hash == a.content_hash:
+                old = self.content_hash(a.id)
+                if old is not None and old == a.content_hash:
                     unchanged.append(a.id)
                     continue
                 (replaced if old is not None else added).append(a.id)
                 todo.append(a)
-            # an indexed article that became the copy of a fuller version leaves the index,
-            # and the copies kept with it move to that version
             demoted = {c.article.id: c.of for c in copies if c.article.id in self.article_row}
-            if replaced or demoted:
-                self._remove(set(replaced) | set(demoted))
-            n_new = self._append(todo, model, show_progress=show_progress, batch_size=batch_size)
-            gone = {*separate, *(a.id for a in todo), *(c.article.id for c in copies)}
-            moved = [
-                Copy(c.article, demoted[c.of], c.similarity, c.containment)
-                if c.of in demoted
-                else c
-                for c in self.copies
-            ]
-            grouped_before = len(self.copies)
-            self.copies = moved
-            kept = [c for c in self.copies if c.article.id not in gone]
-            grouped = len(kept) != grouped_before or bool(copies) or bool(apart)
-            self.copies = kept + list(copies)
-            self.apart = self.apart + [p for p in apart if p not in self.apart]
-            if todo or demoted:
-                self._rebuild_search()
-            if todo or grouped:
-                self.save()
+            prepared = self.prepare(todo, model, show_progress=show_progress, batch_size=batch_size)
+            grouped = bool(copies) or bool(apart) or bool(separate)
+            if prepared or demoted or grouped:
+                self.commit(
+                    prepared,
+                    remove=set(replaced) | set(demoted),
+                    copies=copies,
+                    separate=separate,
+                    apart=apart,
+                    demoted=demoted,
+                )
+                if compact:
+                    self._maybe_merge()
             return IngestReport(
                 added,
                 replaced,
                 unchanged,
-                n_new,
-                len(self.articles),
-                len(self.chunks),
+                sum(len(p.chunks) for p in prepared),
+                self.count("articles"),
+                self.count("chunks"),
                 duplicates,
                 [c.article.id for c in copies],
             )
 
-    def delete(self, article_ids: Sequence[str]) -> list[str]:
-        """Remove articles by id and save atomically; returns the ids that were present.
-
-        An id may be a kept near-duplicate copy's (it is dropped from its group); deleting
-        an indexed article drops the copies kept with it too.
-        """
-        with self.write_lock():
-            self._reload_if_changed()
-            present = [i for i in article_ids if i in self.article_row]
-            ids = set(article_ids)
-            copies = [c.article.id for c in self.copies if c.article.id in ids]
-            if present:
-                self._remove(set(present))
-                self._rebuild_search()
-            if present or copies:
-                self.copies = [
-                    c for c in self.copies if c.article.id not in ids and c.of not in ids
-                ]
-                self.save()
-            return present + [i for i in copies if i not in present]
-
-    def _append(
+    def prepare(
         self,
         articles: Sequence[Article],
         model: EmbeddingModel,
         *,
-        show_progress: bool,
-        batch_size: int,
-    ) -> int:
+        show_progress: bool = False,
+        batch_size: int = 32,
+    ) -> list[Prepared]:
+        """Chunk, embed and annotate articles (nothing is written)."""
         if not articles:
-            return 0
+            return []
         tok = get_tokenizer(self.manifest["tokenizer"])
-        new_chunks: list[Chunk] = []
+        out: list[Prepared] = []
         chunk_texts: list[str] = []
-        sent_rows: list[tuple[int, int, int]] = []
         sent_texts: list[str] = []
-        flat: list[int] = list(self.chunk_sent_flat)
-        offsets: list[int] = list(self.chunk_sent_offsets)
-        base_sent = len(self.sentences)
+        spans: list[tuple[str, int, int]] = []
         for a in articles:
-            arow = len(self.articles)
-            self.articles.append(a)
             sents = split_sentences(a.text)
-            first = base_sent + len(sent_rows)
-            row_of = {s.start: first + i for i, s in enumerate(sents)}
-            for s in sents:
-                sent_rows.append((arow, s.start, s.end))
-                sent_texts.append(s.text)
+            row_of = {s.start: i for i, s in enumerate(sents)}
             chunks = chunk_sentences(
                 a.id,
                 a.text,
@@ -549,185 +912,483 @@ class ArticleIndex:
                 overlap=self.manifest["chunk_overlap"],
                 tokenizer=tok,
             )
+            chunk_rows = []
             for c in chunks:
-                new_chunks.append(c)
                 chunk_texts.append(embed_text(a, c.text))
                 # a sentence cut into pieces maps each piece to the sentence it starts in
-                rows = sorted({row_of.get(s, _containing(sents, s, first)) for s, _ in c.sentences})
-                flat.extend(rows)
-                offsets.append(len(flat))
+                chunk_rows.append(
+                    sorted({row_of.get(s, _containing(sents, s)) for s, _ in c.sentences})
+                )
+            sent_texts.extend(s.text for s in sents)
+            spans.extend((a.text, s.start, s.end) for s in sents)
+            fspans = sorted(page_furniture.furniture_spans(a.text))
+            flags = np.array(
+                [any(fs < s.end and s.start < fe for fs, fe in fspans) for s in sents], dtype=bool
+            )
+            out.append(
+                Prepared(
+                    a,
+                    chunks,
+                    chunk_rows,
+                    [(s.start, s.end) for s in sents],
+                    np.zeros((0, 0)),
+                    np.zeros((0, 0)),
+                    [],
+                    flags,
+                )
+            )
         cv = model.encode_documents(chunk_texts, batch_size=batch_size, show_progress=show_progress)
         sv = model.encode_documents(
             sent_texts, batch_size=batch_size * 2, show_progress=show_progress
         )
-        new_sents = np.array(sent_rows, dtype=np.int64).reshape(-1, 3)
-        table, offsets_e, flags = self._annotate(new_sents, show_progress=show_progress)
-        self.chunks.extend(new_chunks)
-        self.chunk_vectors = np.vstack([self.chunk_vectors, cv]).astype(np.float32)
-        self.sentence_vectors = np.vstack([self.sentence_vectors, sv]).astype(np.float32)
-        self.sentences = np.vstack([self.sentences, new_sents])
-        self.entity_table = np.vstack([self.entity_table, table])
-        self.entity_offsets = np.concatenate(
-            [self.entity_offsets, offsets_e[1:] + self.entity_offsets[-1]]
-        )
-        self.sentence_furniture = np.concatenate([self.sentence_furniture, flags])
-        self.chunk_sent_flat = np.array(flat, dtype=np.int64)
-        self.chunk_sent_offsets = np.array(offsets, dtype=np.int64)
-        self._derive()
-        return len(new_chunks)
+        found = span_entities(spans, show_progress=show_progress)
+        ci = si = 0
+        for p in out:
+            nc, ns = len(p.chunks), len(p.sentences)
+            p.chunk_vectors = np.asarray(cv[ci : ci + nc], dtype=np.float32)
+            p.sentence_vectors = np.asarray(sv[si : si + ns], dtype=np.float32)
+            p.entities = [
+                (k, e.start, e.end, e.label, e.head)
+                for k, ents in enumerate(found[si : si + ns])
+                for e in ents
+            ]
+            ci += nc
+            si += ns
+        return out
 
-    def _annotate(
-        self, sentences: np.ndarray, *, show_progress: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Entities and furniture flags of sentence rows ``(article row, start, end)``.
-
-        Returns the entity table rows (labels and heads coded into ``entity_strings``, which
-        gains the new strings), their offsets by sentence (from 0) and the furniture flags.
-        """
-        rows = sentences.tolist()
-        found = span_entities(
-            [(self.articles[a].text, s, e) for a, s, e in rows], show_progress=show_progress
-        )
-        code = {x: i for i, x in enumerate(self.entity_strings)}
-
-        def intern(x: str) -> int:
-            if x not in code:
-                code[x] = len(self.entity_strings)
-                self.entity_strings.append(x)
-            return code[x]
-
-        table = [(e.start, e.end, intern(e.label), intern(e.head)) for ents in found for e in ents]
-        offsets = np.cumsum([0, *map(len, found)], dtype=np.int64)
-        flags = np.zeros(len(rows), dtype=bool)
-        spans: dict[int, list[tuple[int, int]]] = {}
-        for i, (a, s, e) in enumerate(rows):
-            if a not in spans:
-                spans[a] = sorted(page_furniture.furniture_spans(self.articles[a].text))
-            flags[i] = any(fs < e and s < fe for fs, fe in spans[a])
-        if found:
-            self.manifest["entity_model"] = entity_model_id()
-        return np.array(table, dtype=np.int32).reshape(-1, 4), offsets, flags
-
-    def _remove(self, ids: set[str]) -> None:
-        keep_a = [i for i, a in enumerate(self.articles) if a.id not in ids]
-        remap_a = {old: new for new, old in enumerate(keep_a)}
-        keep_c = [i for i, c in enumerate(self.chunks) if c.article_id not in ids]
-        keep_s = [i for i, (a, _, _) in enumerate(self.sentences) if int(a) in remap_a]
-        remap_s = {old: new for new, old in enumerate(keep_s)}
-        flat: list[int] = []
+    def commit(
+        self,
+        prepared: Sequence[Prepared],
+        *,
+        remove: set[str] = frozenset(),  # type: ignore[assignment]
+        copies: Sequence[Copy] = (),
+        separate: Sequence[str] = (),
+        apart: Sequence[tuple[str, str]] = (),
+        demoted: dict[str, str] | None = None,
+    ) -> None:
+        """Write prepared articles as one new delta segment and one transaction (the caller
+        holds the write lock; :meth:`add` is the usual way in)."""
+        conn = self._open_for_write()
+        nxt = dict(self.manifest["next"])
+        a0, c0, s0 = int(nxt["article"]), int(nxt["chunk"]), int(nxt["sentence"])
+        seg_id = int(nxt["segment"])
+        # rows of the new segment
+        chunk_article: list[int] = []
         offsets = [0]
-        for row in keep_c:
-            flat.extend(remap_s[int(s)] for s in self.sentences_of_chunk(row))
-            offsets.append(len(flat))
-        sentences = self.sentences[keep_s].copy()
-        if len(sentences):
-            sentences[:, 0] = [remap_a[int(a)] for a in sentences[:, 0]]
-        self.articles = [self.articles[i] for i in keep_a]
-        self.chunks = [self.chunks[i] for i in keep_c]
-        self.chunk_vectors = self.chunk_vectors[keep_c]
-        self.sentence_vectors = self.sentence_vectors[keep_s]
-        self.sentences = sentences.reshape(-1, 3)
-        self.chunk_sent_flat = np.array(flat, dtype=np.int64)
-        self.chunk_sent_offsets = np.array(offsets, dtype=np.int64)
-        self._keep_entities(np.array(keep_s, dtype=np.int64))
-        self.sentence_furniture = self.sentence_furniture[keep_s]
-        self._derive()
+        flat: list[int] = []
+        sents: list[tuple[int, int, int]] = []
+        furn: list[np.ndarray] = []
+        a, c, s = a0, c0, s0
+        plan = []
+        for p in prepared:
+            plan.append((a, c, s))
+            for rows in p.chunk_sentences:
+                chunk_article.append(a)
+                flat.extend(s + r for r in rows)
+                offsets.append(len(flat))
+            sents.extend((a, st, en) for st, en in p.sentences)
+            furn.append(p.furniture)
+            a, c, s = a + 1, c + len(p.chunks), s + len(p.sentences)
+        folder_name = f"seg-{seg_id:06d}"
+        folder = self.path / store.SEGMENTS / folder_name
+        if prepared:
+            arrays = SegmentArrays(
+                np.array(chunk_article, dtype=np.int64),
+                np.array(offsets, dtype=np.int64),
+                np.array(flat, dtype=np.int64),
+                np.array(sents, dtype=np.int64).reshape(-1, 3),
+                np.concatenate(furn).astype(bool) if furn else np.zeros(0, dtype=bool),
+            )
+            dim = int(self.manifest["dimension"])
+            cv = np.vstack([p.chunk_vectors.reshape(-1, dim) for p in prepared])
+            sv = np.vstack([p.sentence_vectors.reshape(-1, dim) for p in prepared])
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            if folder.exists():  # left by an ingest that died before its commit
+                shutil.rmtree(folder)
+            store.write_vectors(
+                folder,
+                cv,
+                sv,
+                store.faiss_index(cv, np.arange(c0, c, dtype=np.int64), "flat"),
+                store.faiss_index(sv, np.arange(s0, s, dtype=np.int64), "flat"),
+            )
+        lex = {k: list(v) for k, v in self.manifest["lex"].items()}
+        counts = dict(self.manifest["counts"])
+        with self._db_lock:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                gone = [self.article_row[i] for i in remove if i in self.article_row]
+                self._delete_rows(conn, gone, lex, counts)
+                finder = dup.StoredFinder(conn, self._text_of_id)
+                for i in remove:
+                    finder.remove(i)
+                for p, (ar, cr, sr) in zip(prepared, plan):
+                    self._insert(conn, p, ar, cr, sr, lex, counts)
+                    finder.add(p.article)
+                if prepared:
+                    conn.execute(
+                        "INSERT INTO segments VALUES (?, 'delta', ?, ?, ?, ?, ?, ?, ?, 'flat', ?)",
+                        (seg_id, folder_name, c0, c, s0, s, a0, a, arrays.to_blob()),
+                    )
+                    nxt = {"article": a, "chunk": c, "sentence": s, "segment": seg_id + 1}
+                self._write_copies(conn, prepared, copies, separate, apart, demoted or {})
+                if any(p.entities for p in prepared):
+                    self.manifest["entity_model"] = entity_model_id()
+                self._commit_meta(conn, next=nxt, lex=lex, counts=counts)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                if prepared:
+                    shutil.rmtree(folder, ignore_errors=True)
+                raise
+        self._after_write()
 
-    def _keep_entities(self, keep: np.ndarray) -> None:
-        """Keep the entities of the sentence rows ``keep`` (in order) and the strings they use."""
-        starts = self.entity_offsets[keep]
-        counts = self.entity_offsets[keep + 1] - starts
-        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        take = np.repeat(starts - offsets[:-1], counts) + np.arange(int(offsets[-1]))
-        table = self.entity_table[take]
-        used = np.union1d([0], table[:, 2:4].ravel())
-        remap = np.zeros(len(self.entity_strings), dtype=np.int32)
-        remap[used] = np.arange(len(used), dtype=np.int32)
-        table[:, 2:4] = remap[table[:, 2:4]]
-        self.entity_table = table.reshape(-1, 4)
-        self.entity_offsets = offsets
-        self.entity_strings = [self.entity_strings[int(i)] for i in used]
-
-    def save(self) -> None:
-        """Write a new generation folder and make it live atomically."""
-        import faiss
-
-        self.path.mkdir(parents=True, exist_ok=True)
-        gen_no = int(self.manifest.get("generation", 0)) + 1
-        while (self.path / f"gen-{gen_no:06d}").exists():
-            gen_no += 1
-        name = f"gen-{gen_no:06d}"
-        tmp = self.path / f".{name}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        with open(tmp / "articles.jsonl", "w", encoding="utf-8") as f:
-            for a in self.articles:
-                f.write(json.dumps(a.to_dict(), ensure_ascii=False) + "\n")
-        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
-            for c in self.chunks:
-                f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
-        np.save(tmp / "sentences.npy", self.sentences)
-        np.save(tmp / "chunk_sentences.npy", self.chunk_sent_flat)
-        np.save(tmp / "chunk_sentence_offsets.npy", self.chunk_sent_offsets)
-        np.save(tmp / "chunk_vectors.npy", self.chunk_vectors)
-        np.save(tmp / "sentence_vectors.npy", self.sentence_vectors)
-        faiss.write_index(self.chunk_faiss, str(tmp / "chunks.faiss"))
-        faiss.write_index(self.sentence_faiss, str(tmp / "sentences.faiss"))
-        self.bm25_chunks.save(tmp / "bm25-chunks")
-        self.bm25_sentences.save(tmp / "bm25-sentences")
-        self.acronyms.save(tmp / "acronyms.json")
-        np.save(tmp / "entities.npy", self.entity_table)
-        np.save(tmp / "entity_offsets.npy", self.entity_offsets)
-        (tmp / "entity_strings.json").write_text(
-            json.dumps(self.entity_strings, ensure_ascii=False), encoding="utf-8"
-        )
-        np.save(tmp / "furniture.npy", self.sentence_furniture)
-        (tmp / "copies.json").write_text(
-            json.dumps(
-                {"copies": [c.to_dict() for c in self.copies], "apart": self.apart},
-                ensure_ascii=False,
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        p: Prepared,
+        arow: int,
+        crow: int,
+        srow: int,
+        lex: dict[str, list[int]],
+        counts: dict[str, int],
+    ) -> None:
+        a = p.article
+        c_terms = [chunk_terms(a, ch) for ch in p.chunks]
+        s_terms = [sentence_terms(a, st, en) for st, en in p.sentences]
+        c_len = sum(max(1, len(t)) for t in c_terms)
+        s_len = sum(max(1, len(t)) for t in s_terms)
+        conn.execute(
+            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                arow,
+                a.id,
+                a.content_hash,
+                a.source,
+                a.date,
+                crow,
+                crow + len(p.chunks),
+                srow,
+                srow + len(p.sentences),
+                c_len,
+                s_len,
+                json.dumps(a.to_dict(), ensure_ascii=False),
             ),
-            encoding="utf-8",
         )
-        manifest = dict(self.manifest)
-        manifest["format_version"] = FORMAT_VERSION
-        manifest["generation"] = gen_no
-        manifest["counts"] = {
-            "articles": len(self.articles),
-            "chunks": len(self.chunks),
-            "sentences": len(self.sentences),
-            "entities": len(self.entity_table),
-        }
-        manifest["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        manifest["files"] = {
-            str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        _fsync_tree(tmp)
-        os.replace(tmp, self.path / name)
-        pointer = self.path / f".{_CURRENT}.tmp"
-        with open(pointer, "w") as f:
-            f.write(name)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(pointer, self.path / _CURRENT)
-        _fsync_dir(self.path)
-        self.manifest = manifest
-        for old in self.path.glob("gen-*"):
-            if old.name != name:
-                shutil.rmtree(old, ignore_errors=True)
-        for stale in self.path.glob(".gen-*.tmp"):
-            shutil.rmtree(stale, ignore_errors=True)
+        conn.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?, ?)",
+            [
+                (crow + k, arow, ch.id, json.dumps(ch.to_dict(), ensure_ascii=False))
+                for k, ch in enumerate(p.chunks)
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO chunk_fts(rowid, terms) VALUES (?, ?)",
+            [(crow + k, store.terms_text(t)) for k, t in enumerate(c_terms)],
+        )
+        conn.executemany(
+            "INSERT INTO sentence_fts(rowid, terms) VALUES (?, ?)",
+            [(srow + k, store.terms_text(t)) for k, t in enumerate(s_terms)],
+        )
+        if p.entities:
+            table = np.array(
+                [
+                    (srow + k, st, en, self._intern(conn, label), self._intern(conn, head))
+                    for k, st, en, label, head in p.entities
+                ],
+                dtype=np.int32,
+            )
+            conn.execute("INSERT INTO entities VALUES (?, ?)", (arow, table.tobytes()))
+        acr = AcronymTable.from_texts([a.text])
+        found = [
+            (store.ACRONYM_PAIR, k, v, n) for k, cnt in acr.pairs.items() for v, n in cnt.items()
+        ]
+        found += [(store.ACRONYM_SEEN, k, "", n) for k, n in acr.acronyms.items()]
+        found += [(store.ACRONYM_UNBRIDGED, k, "", n) for k, n in acr.unbridged.items()]
+        conn.executemany(
+            "INSERT INTO acronym_counts VALUES (?, ?, ?, ?, ?)",
+            [(arow, *f) for f in found],
+        )
+        conn.executemany(
+            "INSERT INTO acronym_totals VALUES (?, ?, ?, ?) ON CONFLICT(kind, key, value) "
+            "DO UPDATE SET n = n + excluded.n",
+            found,
+        )
+        lex["chunks"][0] += len(p.chunks)
+        lex["chunks"][1] += c_len
+        lex["sentences"][0] += len(p.sentences)
+        lex["sentences"][1] += s_len
+        counts["articles"] += 1
+        counts["chunks"] += len(p.chunks)
+        counts["sentences"] += len(p.sentences)
 
-    def _reload_if_changed(self) -> None:
-        """Under the write lock: pick up a generation another process saved meanwhile."""
-        current = self.path / _CURRENT
-        if not current.is_file():
+    def _intern(self, conn: sqlite3.Connection, text: str) -> int:
+        if not text:
+            return 0
+        r = conn.execute("SELECT code FROM strings WHERE text = ?", (text,)).fetchone()
+        if r:
+            return int(r[0])
+        code = int(conn.execute("SELECT COALESCE(MAX(code), 0) + 1 FROM strings").fetchone()[0])
+        conn.execute("INSERT INTO strings VALUES (?, ?)", (code, text))
+        return code
+
+    def _delete_rows(
+        self,
+        conn: sqlite3.Connection,
+        rows: Sequence[int],
+        lex: dict[str, list[int]],
+        counts: dict[str, int],
+    ) -> None:
+        for arow in rows:
+            r = conn.execute(
+                "SELECT chunk_lo, chunk_hi, sent_lo, sent_hi, chunk_terms, sent_terms "
+                "FROM articles WHERE row = ?",
+                (arow,),
+            ).fetchone()
+            if r is None:
+                continue
+            c_lo, c_hi, s_lo, s_hi, c_len, s_len = r
+            conn.execute("DELETE FROM chunk_fts WHERE rowid >= ? AND rowid < ?", (c_lo, c_hi))
+            conn.execute("DELETE FROM sentence_fts WHERE rowid >= ? AND rowid < ?", (s_lo, s_hi))
+            conn.execute("DELETE FROM chunks WHERE row >= ? AND row < ?", (c_lo, c_hi))
+            conn.execute("DELETE FROM entities WHERE article_row = ?", (arow,))
+            found = conn.execute(
+                "SELECT kind, key, value, n FROM acronym_counts WHERE article_row = ?", (arow,)
+            ).fetchall()
+            conn.executemany(
+                "UPDATE acronym_totals SET n = n - ? WHERE kind = ? AND key = ? AND value = ?",
+                [(n, k, key, v) for k, key, v, n in found],
+            )
+            conn.execute("DELETE FROM acronym_totals WHERE n <= 0")
+            conn.execute("DELETE FROM acronym_counts WHERE article_row = ?", (arow,))
+            conn.execute("DELETE FROM articles WHERE row = ?", (arow,))
+            lex["chunks"][0] -= c_hi - c_lo
+            lex["chunks"][1] -= c_len
+            lex["sentences"][0] -= s_hi - s_lo
+            lex["sentences"][1] -= s_len
+            counts["articles"] -= 1
+            counts["chunks"] -= c_hi - c_lo
+            counts["sentences"] -= s_hi - s_lo
+
+    def _write_copies(
+        self,
+        conn: sqlite3.Connection,
+        prepared: Sequence[Prepared],
+        copies: Sequence[Copy],
+        separate: Sequence[str],
+        apart: Sequence[tuple[str, str]],
+        demoted: dict[str, str],
+    ) -> None:
+        # an indexed article that became the copy of a fuller version leaves the index, and
+        # the copies kept with it move to that version
+        for old, new in demoted.items():
+            for (doc,) in conn.execute("SELECT doc FROM copies WHERE of_id = ?", (old,)).fetchall():
+                c = Copy.from_dict(json.loads(doc))
+                moved = Copy(c.article, new, c.similarity, c.containment)
+                conn.execute(
+                    "UPDATE copies SET of_id = ?, doc = ? WHERE id = ?",
+                    (new, json.dumps(moved.to_dict(), ensure_ascii=False), c.article.id),
+                )
+        gone = {*separate, *(p.article.id for p in prepared), *(c.article.id for c in copies)}
+        conn.executemany("DELETE FROM copies WHERE id = ?", [(i,) for i in gone])
+        conn.executemany(
+            "INSERT INTO copies VALUES (?, ?, ?)",
+            [(c.article.id, c.of, json.dumps(c.to_dict(), ensure_ascii=False)) for c in copies],
+        )
+        conn.executemany("INSERT OR IGNORE INTO apart VALUES (?, ?)", list(apart))
+
+    def _commit_meta(self, conn: sqlite3.Connection, **changes: Any) -> None:
+        self.manifest.update(changes)
+        self.manifest["generation"] = int(self.manifest.get("generation", 0)) + 1
+        self.manifest["saved_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        store.put_meta(conn, self.manifest)
+
+    def delete(self, article_ids: Sequence[str]) -> list[str]:
+        """Remove articles by id in one transaction; returns the ids that were present.
+
+        An id may be a kept near-duplicate copy's (it is dropped from its group); deleting
+        an indexed article drops the copies kept with it too.
+        """
+        with self.write_lock():
+            conn = self._open_for_write()
+            present = [i for i in article_ids if i in self.article_row]
+            ids = set(article_ids)
+            copy_ids = [c.article.id for c in self.copies if c.article.id in ids]
+            if not present and not copy_ids:
+                return []
+            lex = {k: list(v) for k, v in self.manifest["lex"].items()}
+            counts = dict(self.manifest["counts"])
+            with self._db_lock:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._delete_rows(conn, [self.article_row[i] for i in present], lex, counts)
+                    finder = dup.StoredFinder(conn, self._text_of_id)
+                    for i in present:
+                        finder.remove(i)
+                    marks = [(i,) for i in ids]
+                    conn.executemany(
+                        "DELETE FROM copies WHERE id = ? OR of_id = ?", [(i, i) for (i,) in marks]
+                    )
+                    self._commit_meta(conn, lex=lex, counts=counts)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            self._after_write()
+            return present + [i for i in copy_ids if i not in present]
+
+    def compact(self, *, deltas_only: bool = False) -> CompactReport:
+        """Fold the vector segments into one (dropping deleted rows' vectors from FAISS).
+
+        The new segment is exact (fp16 flat) or, for ``index_type`` ``auto`` above the
+        threshold (and ``ivf``), an IVF index trained here. Readers keep answering from the
+        segments they loaded; the old folders are removed after the commit.
+
+        Args:
+            deltas_only: Merge only the newest delta segments (what an ingest does when they
+                pile up), leaving the main segment as it is.
+        """
+        with self.write_lock():
+            self._open_for_write()
+            return self._compact(deltas_only=deltas_only)
+
+    def _compact(self, *, deltas_only: bool) -> CompactReport:
+        t0 = time.perf_counter()
+        rd = self._load_reader(None)
+        segs = list(rd.segments.values())
+        if deltas_only:
+            segs = [s for s in segs if s[0].kind == "delta"][-MAX_DELTAS:]
+        before = len(rd.segments)
+        if len(segs) <= 1 and (
+            not segs or rd.chunk_alive[segs[0][0].chunk_lo : segs[0][0].chunk_hi].all()
+        ):
+            n_c = int(rd.chunk_alive.sum())
+            return CompactReport(
+                before,
+                before,
+                n_c,
+                int(rd.sentence_alive.sum()),
+                segs[0][0].faiss if segs else "flat",
+                0.0,
+                0,
+            )
+        # the merged rows must be contiguous: merging a run of consecutive segments
+        segs.sort(key=lambda s: s[0].chunk_lo)
+        c_lo, c_hi = segs[0][0].chunk_lo, segs[-1][0].chunk_hi
+        s_lo, s_hi = segs[0][0].sent_lo, segs[-1][0].sent_hi
+        a_lo, a_hi = segs[0][0].article_lo, segs[-1][0].article_hi
+        arrays = SegmentArrays.concat([s[1] for s in segs])
+        n_alive = int(rd.chunk_alive[c_lo:c_hi].sum())
+        kind = self.manifest.get("index_type", "auto")
+        threshold = int(self.manifest.get("hnsw_threshold", HNSW_THRESHOLD))
+        ivf = not deltas_only and (
+            kind in ("ivf", "hnsw") or (kind == "auto" and n_alive > threshold)
+        )
+        faiss_kind = "ivf" if ivf else "flat"
+        seg_id = int(self.manifest["next"]["segment"])
+        folder_name = f"seg-{seg_id:06d}"
+        folder = self.path / store.SEGMENTS / folder_name
+        if folder.exists():
+            shutil.rmtree(folder)
+        written = _write_merged(
+            folder,
+            segs,
+            rd,
+            (c_lo, c_hi),
+            (s_lo, s_hi),
+            faiss_kind,
+            int(self.manifest["dimension"]),
+        )
+        conn = self._db()
+        with self._db_lock:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany("DELETE FROM segments WHERE id = ?", [(s[0].id,) for s in segs])
+                conn.execute(
+                    "INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        seg_id,
+                        "delta" if deltas_only else "main",
+                        folder_name,
+                        c_lo,
+                        c_hi,
+                        s_lo,
+                        s_hi,
+                        a_lo,
+                        a_hi,
+                        faiss_kind,
+                        arrays.to_blob(),
+                    ),
+                )
+                nxt = dict(self.manifest["next"], segment=seg_id + 1)
+                self._commit_meta(conn, next=nxt)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+        for s in segs:
+            shutil.rmtree(self.path / store.SEGMENTS / s[0].folder, ignore_errors=True)
+        self._after_write()
+        return CompactReport(
+            before,
+            before - len(segs) + 1,
+            n_alive,
+            int(rd.sentence_alive[s_lo:s_hi].sum()),
+            faiss_kind,
+            time.perf_counter() - t0,
+            written,
+        )
+
+    def _maybe_merge(self) -> None:
+        with self._db_lock:
+            segs = [s for s, _ in store.read_segments(self._db())]
+        main = sum(s.chunk_hi - s.chunk_lo for s in segs if s.kind == "main")
+        deltas = [s for s in segs if s.kind == "delta"]
+        delta_rows = sum(s.chunk_hi - s.chunk_lo for s in deltas)
+        if delta_rows > max(COMPACT_MIN, COMPACT_SHARE * main):
+            log.info("compacting %s: %d delta chunk rows beside %d", self.path, delta_rows, main)
+            self._compact(deltas_only=False)
+        elif len(deltas) > MAX_DELTAS:
+            self._compact(deltas_only=True)
+
+    def _open_for_write(self) -> sqlite3.Connection:
+        """Under the write lock: open (or create) the database and read what other
+        processes committed meanwhile."""
+        db = self.path / store.DB_NAME
+        if self._conn is None or self._conn.execute("PRAGMA database_list").fetchone()[2] == "":
+            self.path.mkdir(parents=True, exist_ok=True)
+            new = not db.is_file()
+            conn = store.connect(db, create=True)
+            with self._db_lock:
+                if new or not store.get_meta(conn):
+                    conn.execute("BEGIN IMMEDIATE")
+                    store.put_meta(conn, self.manifest)
+                    conn.execute("COMMIT")
+            self._conn = conn
+        self._snapshot()
+        self._remove_orphans()
+        return self._db()
+
+    def _remove_orphans(self) -> None:
+        """Remove segment folders no committed row names (left by a crash)."""
+        seg_dir = self.path / store.SEGMENTS
+        if not seg_dir.is_dir():
             return
-        live = current.read_text().strip()
-        if live != f"gen-{int(self.manifest.get('generation', 0)):06d}":
-            fresh = ArticleIndex.load(self.path)
-            self.__dict__.update(fresh.__dict__)
+        with self._db_lock:
+            known = {f for (f,) in self._db().execute("SELECT folder FROM segments")}
+        for p in seg_dir.iterdir():
+            if p.name not in known:
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink()
+
+    def _after_write(self) -> None:
+        self._snapshot()
 
     @contextlib.contextmanager
     def write_lock(self, timeout: float = 600.0) -> Iterator[None]:
@@ -756,53 +1417,196 @@ class ArticleIndex:
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
-def _read_current(path: Path) -> str:
-    try:
-        return (path / _CURRENT).read_text().strip()
-    except OSError:
-        return ""
-
-
-def _containing(sents: Sequence[Any], start: int, first: int) -> int:
+def _containing(sents: Sequence[Any], start: int) -> int:
     for i, s in enumerate(sents):
         if s.start <= start < s.end:
-            return first + i
-    return first
+            return i
+    return 0
 
 
-def _make_faiss(vectors: np.ndarray, dim: int, manifest: dict[str, Any]) -> Any:
-    """Exact inner-product search, or HNSW above the size threshold (``index_type``)."""
+def _write_merged(
+    folder: Path,
+    segs: Sequence[tuple[store.Segment, SegmentArrays, Any, Any, Any, Any]],
+    rd: _Reader,
+    chunk_range: tuple[int, int],
+    sent_range: tuple[int, int],
+    faiss_kind: str,
+    dim: int,
+) -> int:
+    """Write the vectors of consecutive segments as one segment folder; FAISS holds only the
+    live rows. Returns the bytes written."""
     import faiss
 
-    kind = manifest.get("index_type", "auto")
-    if kind == "auto":
-        threshold = int(manifest.get("hnsw_threshold", HNSW_THRESHOLD))
-        kind = "hnsw" if len(vectors) > threshold else "flat"
-    index: faiss.Index
-    if kind == "hnsw":
-        hnsw = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        hnsw.hnsw.efConstruction = 80
-        hnsw.hnsw.efSearch = 128
-        index = hnsw
-    else:
-        index = faiss.IndexFlatIP(dim)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    tmp = folder.parent / f".{folder.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    out = {}
+    for name, (lo, hi), alive, col in (
+        ("chunks", chunk_range, rd.chunk_alive, 2),
+        ("sentences", sent_range, rd.sentence_alive, 3),
+    ):
+        arr = np.lib.format.open_memmap(
+            tmp / f"{name}.npy", mode="w+", dtype=np.float16, shape=(hi - lo, dim)
+        )
+        pos = 0
+        for s in segs:
+            part = s[col]
+            arr[pos : pos + len(part)] = part
+            pos += len(part)
+        arr.flush()
+        live = np.flatnonzero(alive[lo:hi])
+        vecs = np.asarray(arr[live], dtype=np.float32) if faiss_kind == "flat" else arr
+        if faiss_kind == "flat":
+            index = store.faiss_index(vecs, live + lo, "flat")
+        else:
+            index = _ivf_from(arr, live, lo, dim)
+        faiss.write_index(index, str(tmp / f"{name}.faiss"))
+        out[name] = arr
+        del arr
+    total = 0
+    for p in tmp.iterdir():
+        total += p.stat().st_size
+        with open(p, "rb") as f:
+            os.fsync(f.fileno())
+    store.fsync_dir(tmp)
+    os.replace(tmp, folder)
+    store.fsync_dir(folder.parent)
+    return total
+
+
+def _ivf_from(arr: np.ndarray, live: np.ndarray, lo: int, dim: int, seed: int = 13) -> Any:
+    """An IVF-SQ8 index of the live rows of a memory-mapped fp16 array, trained on a sample
+    and filled in batches (the whole array is never held as float32)."""
+    import faiss
+
+    n = len(live)
+    nlist = max(1, int(4 * np.sqrt(n)))
+    rng = np.random.default_rng(seed)
+    n_train = min(n, 64 * nlist)
+    sample = np.asarray(arr[np.sort(rng.choice(live, n_train, replace=False))], dtype=np.float32)
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFScalarQuantizer(
+        quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
+    index.train(sample)
+    index.nprobe = max(1, min(nlist, 32))
+    step = 100_000
+    for i in range(0, n, step):
+        rows = live[i : i + step]
+        index.add_with_ids(np.asarray(arr[rows], dtype=np.float32), (rows + lo).astype(np.int64))
     return index
 
 
-def _fsync_tree(folder: Path) -> None:
-    for p in folder.rglob("*"):
-        if p.is_file():
-            with open(p, "rb") as f:
-                os.fsync(f.fileno())
-    for d in [folder, *[p for p in folder.rglob("*") if p.is_dir()]]:
-        _fsync_dir(d)
+def _convert_legacy(path: Path) -> None:
+    """Convert a format 1 or 2 index folder to format 3 in place, under the write lock.
+
+    The new database and segment are written beside the old generation and made live by
+    renaming the database into place; the old generation is removed only then, so a crash
+    at any moment leaves one of the two formats whole.
+    """
+    from qa.legacy_index import is_legacy, load_legacy, remove_legacy
+
+    holder = ArticleIndex(path, {})
+    with holder.write_lock():
+        if (path / store.DB_NAME).is_file() or not is_legacy(path):
+            return  # another process converted it meanwhile
+        old = load_legacy(path)
+        log.info("converting the index in %s to format %d", path, FORMAT_VERSION)
+        m = old.manifest
+        work = path / ".convert"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        idx = ArticleIndex.create(
+            work,
+            model_id=m["model_id"],
+            dimension=int(m["dimension"]),
+            chunk_tokens=int(m.get("chunk_tokens", 180)),
+            chunk_overlap=int(m.get("chunk_overlap", 1)),
+            index_type=m.get("index_type", "auto"),
+            hnsw_threshold=int(m.get("hnsw_threshold", HNSW_THRESHOLD)),
+        )
+        if old.entity_table is None or old.furniture is None:
+            rows = old.sentences.tolist()
+            found = span_entities([(old.articles[a].text, s, e) for a, s, e in rows])
+            ents: list[list[tuple[int, int, str, str]]] = [
+                [(e.start, e.end, e.label, e.head) for e in f] for f in found
+            ]
+            spans: dict[int, list[tuple[int, int]]] = {}
+            furn = np.zeros(len(rows), dtype=bool)
+            for i, (a, s, e) in enumerate(rows):
+                if a not in spans:
+                    spans[a] = sorted(page_furniture.furniture_spans(old.articles[a].text))
+                furn[i] = any(fs < e and s < fe for fs, fe in spans[a])
+        else:
+            strings = old.entity_strings
+            offs = old.entity_offsets
+            assert offs is not None
+            ents = [
+                [
+                    (int(a), int(b), strings[lab], strings[hd])
+                    for a, b, lab, hd in old.entity_table[offs[r] : offs[r + 1]].tolist()
+                ]
+                for r in range(len(old.sentences))
+            ]
+            furn = old.furniture
+        # group rows by article: sentences and chunks of an article are contiguous in order
+        by_article_s: dict[int, list[int]] = {}
+        for r, (a, _, _) in enumerate(old.sentences.tolist()):
+            by_article_s.setdefault(a, []).append(r)
+        by_article_c: dict[int, list[int]] = {}
+        art_row = {a.id: i for i, a in enumerate(old.articles)}
+        for r, c in enumerate(old.chunks):
+            by_article_c.setdefault(art_row[c.article_id], []).append(r)
+        prepared = []
+        for arow, art in enumerate(old.articles):
+            srows = by_article_s.get(arow, [])
+            crows = by_article_c.get(arow, [])
+            local = {g: k for k, g in enumerate(srows)}
+            chunk_sents = []
+            for cr in crows:
+                s0, s1 = old.chunk_sent_offsets[cr], old.chunk_sent_offsets[cr + 1]
+                chunk_sents.append([local[int(x)] for x in old.chunk_sent_flat[s0:s1]])
+            prepared.append(
+                Prepared(
+                    art,
+                    [old.chunks[r] for r in crows],
+                    chunk_sents,
+                    [(int(old.sentences[r][1]), int(old.sentences[r][2])) for r in srows],
+                    old.chunk_vectors[crows],
+                    old.sentence_vectors[srows],
+                    [(local[r], st, en, lab, hd) for r in srows for st, en, lab, hd in ents[r]],
+                    np.asarray(furn)[srows],
+                )
+            )
+        with idx.write_lock():
+            idx._open_for_write()
+            idx.commit(prepared, copies=old.copies, apart=old.apart)
+            if "entity_model" in m:
+                conn = idx._db()
+                conn.execute("COMMIT") if conn.in_transaction else None
+                conn.execute("BEGIN IMMEDIATE")
+                store.put_meta(conn, {"entity_model": m["entity_model"]})
+                conn.execute("COMMIT")
+            idx.close()
+        # the database names its segment folders relative to the index folder
+        seg_src = work / store.SEGMENTS
+        seg_dst = path / store.SEGMENTS
+        seg_dst.mkdir(exist_ok=True)
+        for p in seg_src.iterdir():
+            os.replace(p, seg_dst / p.name)
+        for suffix in ("-wal", "-shm"):
+            (work / (store.DB_NAME + suffix)).unlink(missing_ok=True)
+        os.replace(work / store.DB_NAME, path / store.DB_NAME)
+        store.fsync_dir(path)
+        remove_legacy(path)
+        shutil.rmtree(work, ignore_errors=True)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+__all__ = [
+    "READ_FORMATS",
+    "ArticleIndex",
+    "CompactReport",
+    "IngestReport",
+    "Prepared",
+    "embed_text",
+]

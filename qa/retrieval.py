@@ -140,14 +140,16 @@ def _allowed_articles(index: ArticleIndex, filters: Filters) -> np.ndarray | Non
         return None
     sources = {s.lower() for s in filters.sources}
     ids = set(filters.article_ids)
-    ok = np.ones(len(index.articles), dtype=bool)
-    for i, a in enumerate(index.articles):
-        if sources and a.source.lower() not in sources:
+    ok = np.zeros(len(index.article_alive), dtype=bool)
+    for i in index.article_rows():
+        ok[i] = True
+        a_id, a_source, a_date = index.article_meta(i)
+        if sources and a_source.lower() not in sources:
             ok[i] = False
-        elif ids and a.id not in ids:
+        elif ids and a_id not in ids:
             ok[i] = False
         elif filters.date_from or filters.date_to:
-            d = a.date[:10]
+            d = a_date[:10]
             if (
                 not d
                 or (filters.date_from and d < filters.date_from)
@@ -208,28 +210,23 @@ def search(
         own = set(query_terms(question)) | {t for e in expansions for t in terms(e.added)}
         qterms += [t for t in qterms if t in own]
     n_chunks = len(index)
-    bm_c = index.bm25_chunks.scores(qterms)
-    bm_s_all = index.bm25_sentences.scores(qterms)
-
     cands: set[int] = set()
     n_take = min(CANDIDATES, n_chunks)
     if mode != "bm25":
         with _faiss_one_thread():
-            _, rows = index.chunk_faiss.search(qvec[None, :], n_take)
-            _, srows = index.sentence_faiss.search(
-                qvec[None, :], min(CANDIDATES * 2, len(index.sentences))
-            )
-        cands.update(int(r) for r in rows[0] if r >= 0)
-        cands.update(int(index.sentence_chunk[r]) for r in srows[0] if r >= 0)
+            rows = index.search_chunks(qvec, n_take)
+            srows = index.search_sentences(qvec, CANDIDATES * 2)
+        cands.update(rows.tolist())
+        cands.update(index.sentence_chunk[srows].tolist())
     if mode != "dense":
-        cands.update(int(r) for r in _top(bm_c, n_take))
-        top_s = _top(bm_s_all, CANDIDATES * 2)
-        cands.update(int(index.sentence_chunk[r]) for r in top_s if bm_s_all[r] > 0)
+        cands.update(index.bm25_chunks.top(qterms, n_take).tolist())
+        top_s = index.bm25_sentences.top(qterms, CANDIDATES * 2)
+        cands.update(index.sentence_chunk[top_s].tolist())
     rows_arr = np.array(sorted(cands), dtype=np.int64)
     if allowed is not None:
         rows_arr = rows_arr[allowed[index.chunk_article[rows_arr]]]
         if len(rows_arr) < k:  # filters dropped most candidates: score every allowed chunk
-            rows_arr = np.nonzero(allowed[index.chunk_article])[0]
+            rows_arr = np.flatnonzero(allowed[index.chunk_article] & index.chunk_alive)
     if len(rows_arr) == 0:
         return SearchResult(question, query, expansions, [], query_vector=qvec)
 
@@ -243,9 +240,11 @@ def search(
     bounds = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     sent_dense = index.sentence_vectors[flat] @ qvec
     dense_s = np.maximum.reduceat(sent_dense, bounds).astype(np.float32)
-    bm_s = np.maximum.reduceat(bm_s_all[flat], bounds).astype(np.float32)
-    bm_cc = bm_c[rows_arr]
-    cover_s = np.maximum.reduceat(_word_cover(index, qterms, flat), bounds)
+    s_terms = index.bm25_sentences.terms_of(np.unique(flat))
+    bm_flat = index.bm25_sentences.score_rows(qterms, flat, s_terms)
+    bm_s = np.maximum.reduceat(bm_flat, bounds).astype(np.float32)
+    bm_cc = index.bm25_chunks.score_rows(qterms, rows_arr)
+    cover_s = np.maximum.reduceat(_word_cover(index, qterms, flat, s_terms), bounds)
     fused = fuse(bm_cc, bm_s, dense_c, dense_s, mode, cover_s)
     picked = _diversify(rows_arr, fused, index, k, max_per_article)
     pos = {int(r): i for i, r in enumerate(rows_arr)}
@@ -280,7 +279,8 @@ def search(
     # the answerer reads the sentences of the returned passages only
     keep = np.unique(np.concatenate([index.sentences_of_chunk(r) for r in picked]))
     sent_score = dict(zip(keep.tolist(), (index.sentence_vectors[keep] @ qvec).tolist()))
-    sent_lex = dict(zip(keep.tolist(), bm_s_all[keep].tolist()))
+    lex_of = dict(zip(flat.tolist(), bm_flat.tolist()))
+    sent_lex = {r: lex_of.get(r, 0.0) for r in keep.tolist()}
     return SearchResult(question, query, expansions, passages, sent_score, qvec, sent_lex)
 
 
@@ -311,7 +311,12 @@ def _z(x: np.ndarray) -> np.ndarray:
     return (x - float(x.mean())) / sd if sd > 1e-9 else np.zeros_like(x)
 
 
-def _word_cover(index: ArticleIndex, qterms: list[str], rows: np.ndarray) -> np.ndarray:
+def _word_cover(
+    index: ArticleIndex,
+    qterms: list[str],
+    rows: np.ndarray,
+    row_terms: dict[int, list[str]] | None = None,
+) -> np.ndarray:
     """The IDF-weighted share of the query's distinct known words that each sentence row
     holds (with its headline, as the sentence BM25 index reads it). BM25 pays a word said
     twice about as much as a second word; cover counts how much of the question a sentence
@@ -320,9 +325,12 @@ def _word_cover(index: ArticleIndex, qterms: list[str], rows: np.ndarray) -> np.
     known = [t for t in dict.fromkeys(qterms) if bm.knows(t)]
     cover = np.zeros(len(rows), dtype=np.float32)
     total = 0.0
+    if row_terms is None:
+        row_terms = bm.terms_of(np.unique(rows))
+    sets = {r: set(ts) for r, ts in row_terms.items()}
     for t in known:
         w = bm.idf(t)
-        cover += w * (bm.scores([t])[rows] > 0)
+        cover += w * np.array([t in sets.get(int(r), ()) for r in rows.tolist()], dtype=np.float32)
         total += w
     return cover / total if total > 0 else cover
 

@@ -48,7 +48,7 @@ def test_index_built_from_seeds_on_demand(tmp_path, monkeypatch):
     monkeypatch.setenv("QA_INDEX", str(tmp_path / "fresh"))
     a = qa.ask(SEED_QUESTION)
     assert a.short == "between two and three months"
-    assert (tmp_path / "fresh" / "CURRENT").is_file()
+    assert (tmp_path / "fresh" / "store.sqlite").is_file()
 
 
 def test_bad_questions(env_index):

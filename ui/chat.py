@@ -355,9 +355,7 @@ class ChatApp:
     def library_rows(self) -> list[list[Any]]:
         """One row per indexed article: title, outlet, byline, date, chunks, id."""
         idx = self.engine.index
-        counts: dict[str, int] = {}
-        for c in idx.chunks:
-            counts[c.article_id] = counts.get(c.article_id, 0) + 1
+        counts = idx.chunk_counts()
         return [
             [a.title or _untitled(a), a.source, a.author, a.date, counts.get(a.id, 0), a.id]
             for a in idx.articles
