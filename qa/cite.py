@@ -30,8 +30,8 @@ from qa.markers import generated_sentences, normalize_markers
 
 if TYPE_CHECKING:
     from embeddings import EmbeddingModel
-    from qa.index import ArticleIndex
     from qa.retrieval import Passage
+    from qa.store import IndexReader
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +274,7 @@ def names_in(text: str) -> set[str]:
     return set(terms(" ".join(words)))
 
 
-def claim_forms(claim: str, index: ArticleIndex) -> tuple[str, str]:
+def claim_forms(claim: str, index: IndexReader) -> tuple[str, str]:
     """A claim as written and with its acronyms replaced by what they stand for, from the
     index's table ("the SDF" -> "the Syrian Democratic Forces"); a source backs the claim
     when it backs either."""
@@ -336,7 +336,7 @@ class _Resolver:
     def __init__(
         self,
         passages: Sequence[Passage],
-        index: ArticleIndex,
+        index: IndexReader,
         sentence_scores: Mapping[int, float] | None,
         model: EmbeddingModel | None,
     ) -> None:
@@ -425,7 +425,7 @@ class _Resolver:
 def verify_generated(
     text: str,
     passages: Sequence[Passage],
-    index: ArticleIndex,
+    index: IndexReader,
     sentence_scores: Mapping[int, float] | None = None,
     model: EmbeddingModel | None = None,
 ) -> CitationCheck:
@@ -574,7 +574,7 @@ class ShownCheck:
 def check_shown(
     text: str,
     citations: Sequence[Citation],
-    index: ArticleIndex,
+    index: IndexReader,
     model: EmbeddingModel | None = None,
 ) -> ShownCheck:
     """Audit a generated answer as a reader sees it, independently of how it was built.

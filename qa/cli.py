@@ -218,6 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     p = sub.add_parser(
+        "compact",
+        help="fold the index's vector segments into one",
+        description="Merge the delta segments that ingests add (and drop the vectors of "
+        "deleted articles) into one main segment; above the size threshold it is an "
+        "approximate IVF index, trained here. Ingests run it on their own when the deltas "
+        "grow past a quarter of the main segment; questions are answered meanwhile.",
+    )
+    _add_common(p)
+
+    p = sub.add_parser(
         "serve",
         help="start the chat UI in the browser",
         description="Start the Gradio chat UI. It binds to 127.0.0.1; put "
@@ -511,6 +521,19 @@ def _cmd_delete(args: argparse.Namespace) -> int:
     return 0 if gone else 1
 
 
+def _cmd_compact(args: argparse.Namespace) -> int:
+    from qa.engine import QA
+
+    engine = QA(_settings(args))
+    r = engine.compact()
+    print(
+        f"{r.segments_before} segment(s) -> {r.segments_after}: {r.chunks} chunks, "
+        f"{r.sentences} sentences ({r.faiss}), {r.bytes_written / 1e6:.1f} MB written in "
+        f"{r.seconds:.1f} s"
+    )
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import serve
 
@@ -526,6 +549,7 @@ _COMMANDS = {
     "search": _cmd_search,
     "list": _cmd_list,
     "delete": _cmd_delete,
+    "compact": _cmd_compact,
     "duplicates": _cmd_duplicates,
     "serve": _cmd_serve,
 }

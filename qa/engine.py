@@ -22,7 +22,7 @@ from qa.answer_types import Answer
 from qa.articles import Article, load_paths
 from qa.cite import CitationCheck
 from qa.errors import BadInputError, IndexNotFoundError, LLMError
-from qa.index import ArticleIndex, IngestReport
+from qa.index import ArticleIndex, CompactReport, IngestReport
 from qa.retrieval import Filters, Passage, SearchResult, search
 from qa.settings import Settings
 
@@ -200,8 +200,8 @@ class QA:
             from qa.feeds import load_feed
 
             path = s.index_path
-            indexed = (
-                ArticleIndex.load(path, model_id=self.model.model_id).articles
+            indexed: list[Article] = (
+                list(ArticleIndex.load(path, model_id=self.model.model_id).articles)
                 if ArticleIndex.exists(path)
                 else []
             )
@@ -325,6 +325,21 @@ class QA:
             gone = work.delete(article_ids)
             self._index = work
             return gone
+
+    def compact(self) -> CompactReport:
+        """Fold the index's vector segments into one (see :meth:`ArticleIndex.compact`).
+
+        Raises:
+            IndexNotFoundError: There is no index.
+        """
+        with self._write_lock:
+            path = self.settings.index_path
+            if not ArticleIndex.exists(path):
+                raise IndexNotFoundError(f"no index in {path}; nothing to compact")
+            work = ArticleIndex.load(path, model_id=self.model.model_id)
+            report = work.compact()
+            self._index = work
+            return report
 
     # ---- questions --------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ import shutil
 import sqlite3
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -162,8 +163,16 @@ class _Rows:
     """A read-only sequence view over rows read on demand (articles or chunks)."""
 
     def __init__(self, index: ArticleIndex, kind: str) -> None:
-        self._index = index
+        # a weak reference: no cycle, so an index nobody holds closes its database at once
+        self._ref = weakref.ref(index)
         self._kind = kind
+
+    @property
+    def _index(self) -> ArticleIndex:
+        index = self._ref()
+        if index is None:
+            raise ReferenceError("the index of this view is gone")
+        return index
 
     def __getitem__(self, row: int) -> Any:
         if self._kind == "articles":
@@ -711,9 +720,9 @@ class ArticleIndex:
                     keep = np.packbits(alive, bitorder="little")
                     sel = faiss.IDSelectorBitmap(len(alive), faiss.swig_ptr(keep))
                 kw["sel"] = sel
-            params = None
+            params: Any = None
             if seg.faiss == "ivf":
-                params = faiss.SearchParametersIVF(nprobe=int(index.nprobe), **kw)
+                params = faiss.SearchParametersIVF(nprobe=int(index.nprobe), **kw)  # type: ignore[call-arg]
             elif kw:
                 params = faiss.SearchParameters(**kw)
             d, i = index.search(q, min(n, index.ntotal), params=params)
@@ -1348,7 +1357,7 @@ class ArticleIndex:
 
     def _maybe_merge(self) -> None:
         with self._db_lock:
-            segs = [s for s, _ in store.read_segments(self._db())]
+            segs = store.list_segments(self._db())
         main = sum(s.chunk_hi - s.chunk_lo for s in segs if s.kind == "main")
         deltas = [s for s in segs if s.kind == "delta"]
         delta_rows = sum(s.chunk_hi - s.chunk_lo for s in deltas)
@@ -1450,7 +1459,7 @@ def _write_merged(
         )
         pos = 0
         for s in segs:
-            part = s[col]
+            part: np.ndarray = s[col]  # type: ignore[assignment]
             arr[pos : pos + len(part)] = part
             pos += len(part)
         arr.flush()

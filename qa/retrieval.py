@@ -26,8 +26,8 @@ from embeddings import EmbeddingModel
 from qa.acronyms import Expansion
 from qa.errors import BadInputError
 from qa.followup import rewrite_followup
-from qa.index import ArticleIndex
 from qa.lexical import query_terms, terms
+from qa.store import IndexReader
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class SearchResult:
     sentence_lexical: dict[int, float] = field(default_factory=dict)
 
 
-def _allowed_articles(index: ArticleIndex, filters: Filters) -> np.ndarray | None:
+def _allowed_articles(index: IndexReader, filters: Filters) -> np.ndarray | None:
     if not filters.active():
         return None
     sources = {s.lower() for s in filters.sources}
@@ -160,7 +160,7 @@ def _allowed_articles(index: ArticleIndex, filters: Filters) -> np.ndarray | Non
 
 
 def search(
-    index: ArticleIndex,
+    index: IndexReader,
     model: EmbeddingModel,
     question: str,
     *,
@@ -312,7 +312,7 @@ def _z(x: np.ndarray) -> np.ndarray:
 
 
 def _word_cover(
-    index: ArticleIndex,
+    index: IndexReader,
     qterms: list[str],
     rows: np.ndarray,
     row_terms: dict[int, list[str]] | None = None,
@@ -367,7 +367,7 @@ def fuse(
 
 
 def _diversify(
-    rows: np.ndarray, scores: np.ndarray, index: ArticleIndex, k: int, cap: int
+    rows: np.ndarray, scores: np.ndarray, index: IndexReader, k: int, cap: int
 ) -> list[int]:
     """The best ``k`` rows, with a soft cap per article.
 

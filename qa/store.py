@@ -35,9 +35,12 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from qa.acronyms import AcronymTable as AcronymTableLike
 
 #: The format this version writes and reads.
 FORMAT_VERSION = 3
@@ -224,6 +227,15 @@ class Segment:
     faiss: str
 
 
+def list_segments(conn: sqlite3.Connection) -> list[Segment]:
+    """Every segment (without its arrays), in row order."""
+    rows = conn.execute(
+        "SELECT id, kind, folder, chunk_lo, chunk_hi, sent_lo, sent_hi, article_lo, "
+        "article_hi, faiss FROM segments ORDER BY chunk_lo, sent_lo, id"
+    ).fetchall()
+    return [Segment(*r) for r in rows]
+
+
 def read_segments(conn: sqlite3.Connection) -> list[tuple[Segment, bytes]]:
     """Every segment with its arrays blob, in row order."""
     rows = conn.execute(
@@ -292,7 +304,7 @@ def faiss_index(
     if kind == "ivf":
         nlist = max(1, nlist or int(4 * np.sqrt(len(vectors))))
         quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFScalarQuantizer(
+        index: Any = faiss.IndexIVFScalarQuantizer(
             quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
         )
         rng = np.random.default_rng(seed)
@@ -469,3 +481,94 @@ class Lexical:
 def terms_text(terms: Sequence[str]) -> str:
     """How a row's terms are stored in its FTS5 table."""
     return " ".join(terms)
+
+
+# ---- the seam ---------------------------------------------------------------------------
+
+
+class RowSequence(Protocol):
+    """Rows read by number (``index.articles[row]``, ``index.chunks[row]``)."""
+
+    def __getitem__(self, row: int) -> Any: ...
+
+    def __len__(self) -> int: ...
+
+
+class IndexReader(Protocol):
+    """What retrieval (:mod:`qa.retrieval`), the answer stage (:mod:`qa.answer`) and
+    citation checks (:mod:`qa.cite`) read from an index: the one interface a second storage
+    backend (``docs/scaling.md``) implements. :class:`qa.index.ArticleIndex` is the SQLite
+    and FAISS implementation.
+
+    Rows are stable integers; arrays are indexed by row and cover dead rows too
+    (``article_alive``, ``chunk_alive`` say which are live).
+    """
+
+    @property
+    def articles(self) -> RowSequence: ...
+
+    @property
+    def chunks(self) -> RowSequence: ...
+
+    @property
+    def article_row(self) -> dict[str, int]: ...
+
+    @property
+    def acronyms(self) -> AcronymTableLike: ...
+
+    @property
+    def bm25_chunks(self) -> Lexical: ...
+
+    @property
+    def bm25_sentences(self) -> Lexical: ...
+
+    def __len__(self) -> int: ...
+
+    @property
+    def sentences(self) -> np.ndarray: ...
+
+    @property
+    def chunk_article(self) -> np.ndarray: ...
+
+    @property
+    def chunk_sent_offsets(self) -> np.ndarray: ...
+
+    @property
+    def chunk_sent_flat(self) -> np.ndarray: ...
+
+    @property
+    def sentence_chunk(self) -> np.ndarray: ...
+
+    @property
+    def chunk_vectors(self) -> VectorSet: ...
+
+    @property
+    def sentence_vectors(self) -> VectorSet: ...
+
+    @property
+    def article_alive(self) -> np.ndarray: ...
+
+    @property
+    def chunk_alive(self) -> np.ndarray: ...
+
+    def article(self, article_id: str) -> Any: ...
+
+    def article_rows(self) -> list[int]: ...
+
+    def article_meta(self, row: int) -> tuple[str, str, str]: ...
+
+    def article_sentence_rows(self, row: int) -> range: ...
+
+    def chunk_rows(self, chunk_ids: Sequence[str]) -> list[int | None]: ...
+
+    def sentences_of_chunk(self, row: int) -> np.ndarray: ...
+
+    def sentence_text(self, row: int) -> str: ...
+
+    def sentence_entities(self, row: int) -> list[Any]: ...
+
+    def is_furniture(self, row: int) -> bool: ...
+
+    def search_chunks(self, qvec: np.ndarray, n: int) -> np.ndarray: ...
+
+    def search_sentences(self, qvec: np.ndarray, n: int) -> np.ndarray: ...

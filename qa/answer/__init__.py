@@ -28,9 +28,9 @@ import logging
 from typing import Any
 
 from qa.answer_types import Answer
-from qa.index import ArticleIndex
 from qa.retrieval import SearchResult
 from qa.settings import ABSTAIN_THRESHOLD
+from qa.store import IndexReader
 
 from .build import abstain, sentence_answer, window
 from .candidates import focus_of, gather, of_wanted_kind
@@ -57,7 +57,7 @@ _WANT = {
 def answer_extractive(
     question: str,
     result: SearchResult,
-    index: ArticleIndex,
+    index: IndexReader,
     *,
     threshold: float = ABSTAIN_THRESHOLD,
     ranker: Any = None,

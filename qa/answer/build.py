@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from embeddings.reader import Reading
 from qa.answer_types import Answer
 from qa.cite import make_citation
-from qa.index import ArticleIndex
 from qa.lexical import terms
 from qa.retrieval import SearchResult
+from qa.store import IndexReader
 
 from .candidates import Candidate, Focus
 from .question import QuestionInfo, counted_noun, wanted_labels
@@ -41,7 +41,7 @@ class ShortAnswer:
     resolved: str = ""
 
 
-def window(index: ArticleIndex, cand: Candidate) -> tuple[str, int, int]:
+def window(index: IndexReader, cand: Candidate) -> tuple[str, int, int]:
     """What the span reader reads for a candidate: the sentence with one sentence either
     side (same article), and the sentence's start and end in that window."""
     lo, hi = cand.start, cand.end
@@ -58,7 +58,7 @@ def short_span(
     info: QuestionInfo,
     cand: Candidate,
     focus: Focus,
-    index: ArticleIndex,
+    index: IndexReader,
     reading: Reading,
 ) -> ShortAnswer | None:
     """The short answer inside the chosen sentence, read by the span reader.
@@ -207,7 +207,7 @@ def sentence_answer(
     question: str,
     info: QuestionInfo,
     result: SearchResult,
-    index: ArticleIndex,
+    index: IndexReader,
     best: Candidate,
     focus: Focus,
     confidence: float,

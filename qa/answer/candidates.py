@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from qa.entities import Entity
-from qa.index import ArticleIndex
 from qa.lexical import query_terms, terms
 from qa.retrieval import SearchResult
+from qa.store import IndexReader
 
 from .question import QuestionInfo, counted_noun, wanted_labels
 
@@ -69,7 +69,7 @@ class Focus:
         )
 
 
-def focus_of(question: str, result: SearchResult, index: ArticleIndex) -> Focus:
+def focus_of(question: str, result: SearchResult, index: IndexReader) -> Focus:
     """IDF weights of the question's words (see :class:`Focus`)."""
     bm = index.bm25_sentences
     q_terms = list(dict.fromkeys(query_terms(question)))
@@ -136,7 +136,7 @@ class Candidate:
 
 
 def gather(
-    question: str, info: QuestionInfo, result: SearchResult, index: ArticleIndex, focus: Focus
+    question: str, info: QuestionInfo, result: SearchResult, index: IndexReader, focus: Focus
 ) -> list[Candidate]:
     """The candidate sentences of ``result``'s passages, in passage order.
 

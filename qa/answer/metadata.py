@@ -6,14 +6,14 @@ from __future__ import annotations
 from qa.answer_types import Answer
 from qa.articles import Article
 from qa.cite import Citation, make_citation
-from qa.index import ArticleIndex
 from qa.retrieval import SearchResult
+from qa.store import IndexReader
 
 from .question import QuestionInfo
 
 
 def metadata_answer(
-    question: str, info: QuestionInfo, result: SearchResult, index: ArticleIndex
+    question: str, info: QuestionInfo, result: SearchResult, index: IndexReader
 ) -> Answer | None:
     """The answer from the best-matching article's metadata field, or None when it has no
     such field."""
