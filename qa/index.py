@@ -567,7 +567,15 @@ class ArticleIndex:
     def _ready(self) -> _Reader:
         rd = self._reader
         if rd is None or rd.generation != self.manifest.get("generation"):
-            rd = self._load_reader(rd)
+            try:
+                rd = self._load_reader(rd)
+            except IndexCorruptError:
+                if self._conn is None:
+                    raise
+                # a compaction committed since this snapshot was taken and removed segment
+                # folders it lists: read the index as it is now (real damage raises again)
+                self._snapshot()
+                rd = self._load_reader(self._reader)
             self._reader = rd
         return rd
 
