@@ -311,6 +311,11 @@ class ArticleIndex:
                     "which indexes the seed articles on first use)"
                 )
             _convert_legacy(path)
+        elif any(path.glob("gen-*")):  # a conversion that died removing the old format
+            from qa.legacy_index import remove_legacy
+
+            with contextlib.suppress(IndexLockedError), cls(path, {}).write_lock(timeout=0):
+                remove_legacy(path)
         try:
             conn = store.connect(db)
             meta = store.get_meta(conn)
@@ -1608,7 +1613,8 @@ def _convert_legacy(path: Path) -> None:
         # the database names its segment folders relative to the index folder
         seg_src = work / store.SEGMENTS
         seg_dst = path / store.SEGMENTS
-        seg_dst.mkdir(exist_ok=True)
+        shutil.rmtree(seg_dst, ignore_errors=True)  # moved by a conversion that died here
+        seg_dst.mkdir()
         for p in seg_src.iterdir():
             os.replace(p, seg_dst / p.name)
         for suffix in ("-wal", "-shm"):
