@@ -599,26 +599,31 @@ class ArticleIndex:
             cached = old.segments.get(seg.id) if old else None
             if cached is None:
                 folder = self.path / store.SEGMENTS / seg.folder
+                f = self.path / store.DB_NAME  # the file being read, named in the error
                 try:
                     arrays = SegmentArrays.from_blob(blob)
-                    cv = np.load(folder / "chunks.npy", mmap_mode="r")
-                    sv = np.load(folder / "sentences.npy", mmap_mode="r")
-                    cf = faiss.read_index(str(folder / "chunks.faiss"))
-                    sf = faiss.read_index(str(folder / "sentences.faiss"))
+                    f = folder / "chunks.npy"
+                    cv = np.load(f, mmap_mode="r")
+                    f = folder / "sentences.npy"
+                    sv = np.load(f, mmap_mode="r")
+                    f = folder / "chunks.faiss"
+                    cf = faiss.read_index(str(f))
+                    f = folder / "sentences.faiss"
+                    sf = faiss.read_index(str(f))
                 except (OSError, ValueError, RuntimeError) as e:
                     raise IndexCorruptError(
-                        f"segment {folder} cannot be loaded ({e}); the index is damaged: "
-                        f"delete {self.path} and ingest the articles again"
+                        f"{f} is damaged or missing ({e}); segment {seg.folder} of the index "
+                        f"cannot be loaded: delete {self.path} and ingest the articles again"
                     ) from e
-                if (
-                    len(cv) != seg.chunk_hi - seg.chunk_lo
-                    or len(sv) != seg.sent_hi - seg.sent_lo
-                    or cv.shape[1:] != (dim,)
+                for f, arr, n in (
+                    (folder / "chunks.npy", cv, seg.chunk_hi - seg.chunk_lo),
+                    (folder / "sentences.npy", sv, seg.sent_hi - seg.sent_lo),
                 ):
-                    raise IndexCorruptError(
-                        f"segment {folder} does not match its rows (chunks {len(cv)} of "
-                        f"{seg.chunk_hi - seg.chunk_lo}); delete {self.path} and ingest again"
-                    )
+                    if arr.shape != (n, dim):
+                        raise IndexCorruptError(
+                            f"{f} is damaged: it holds {arr.shape} vectors, not ({n}, {dim}); "
+                            f"delete {self.path} and ingest the articles again"
+                        )
                 cached = (seg, arrays, cv, sv, cf, sf)
             rd.segments[seg.id] = cached
             parts.append(cached[1])
