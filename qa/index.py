@@ -27,7 +27,6 @@ import shutil
 import sqlite3
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -163,16 +162,10 @@ class _Rows:
     """A read-only sequence view over rows read on demand (articles or chunks)."""
 
     def __init__(self, index: ArticleIndex, kind: str) -> None:
-        # a weak reference: no cycle, so an index nobody holds closes its database at once
-        self._ref = weakref.ref(index)
+        # made on each access (the index holds no view: no cycle, so an index nobody holds
+        # closes its database at once)
+        self._index = index
         self._kind = kind
-
-    @property
-    def _index(self) -> ArticleIndex:
-        index = self._ref()
-        if index is None:
-            raise ReferenceError("the index of this view is gone")
-        return index
 
     def __getitem__(self, row: int) -> Any:
         if self._kind == "articles":
@@ -184,6 +177,13 @@ class _Rows:
 
     def __bool__(self) -> bool:
         return len(self) > 0
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, tuple, _Rows)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __iter__(self) -> Iterator[Any]:
         if self._kind == "articles":
@@ -237,8 +237,6 @@ class ArticleIndex:
         self.acronyms = AcronymTable()
         self.copies: list[Copy] = []
         self.apart: list[tuple[str, str]] = []
-        self.articles = _Rows(self, "articles")
-        self.chunks = _Rows(self, "chunks")
         self.bm25_chunks = store.Lexical(self._db(), "chunk_fts", 0, 0)
         self.bm25_sentences = store.Lexical(self._db(), "sentence_fts", 0, 0)
 
@@ -425,6 +423,16 @@ class ArticleIndex:
             self._conn = None
 
     # ---- reading ----------------------------------------------------------------------
+
+    @property
+    def articles(self) -> _Rows:
+        """The live articles: ``articles[row]`` reads one, iteration reads all in order."""
+        return _Rows(self, "articles")
+
+    @property
+    def chunks(self) -> _Rows:
+        """The live chunks: ``chunks[row]`` reads one, iteration reads all in order."""
+        return _Rows(self, "chunks")
 
     @property
     def model_id(self) -> str:
