@@ -406,13 +406,15 @@ class ArticleIndex:
             return False
         with self._db_lock:
             self._conn.execute("COMMIT") if self._conn.in_transaction else None
+            # read in the snapshot kept on: a commit between reading the generation and
+            # starting the snapshot would leave rows read from a newer state than the rest
+            self._conn.execute("BEGIN")
             gen = store.get_meta(self._conn).get("generation", 0)
         if gen == self.manifest.get("generation"):
-            with self._db_lock:
-                self._conn.execute("BEGIN")
-                self._conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
             return False
         self._snapshot()
+        if self._reader is not None:
+            self._ready()  # the new segments now, in this snapshot (not at the next search)
         return True
 
     def close(self) -> None:
