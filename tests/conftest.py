@@ -17,6 +17,22 @@ SEED_QUESTION = "How long does the SDF expect the fight to last?"
 SEED_SENTENCE = ("The Syrian Democratic Forces is preparing for a slog: between two and three "
                  "months, according to one senior official with the militia.")
 DATA = ROOT.parent / "shared" / "data"
+#: A format-2 index (generation folders) written by the code of 34a007f: the seed article,
+#: BBC business/010 and tech/039, and an edited copy of business/010 kept as its copy
+#: (tests/data/make_legacy_index.py says how it was made).
+LEGACY_INDEX = ROOT / "tests" / "data" / "legacy-format2"
+#: What the code that wrote it answered there: question -> (short answer, article id, quote).
+LEGACY_ANSWERS = {
+    SEED_QUESTION: ("between two and three months", "1e1e9d0c4a9afa93", SEED_SENTENCE),
+    "How much did the US government demand from the tobacco companies?": (
+        "£155bn", "ef9c31ac1d4828c1",
+        "The demand for $280bn (£155bn) - filed by the Clinton administration in 1999 - was "
+        "rejected in a 2-1 decision."),
+    "Who is the FBI warning about a virus?": (
+        "The US Federal Bureau of Investigation", "7cf80580d2f9cf33",
+        "The US Federal Bureau of Investigation is warning that a computer virus is being "
+        "spread via e-mails that purport to be from the FBI."),
+}
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +94,13 @@ def bbc_articles():
         pytest.skip(f"{folder} not available")
     files = sorted(folder.glob("*/0[0-9]*.txt"))[::25][:30]
     return load_paths(files).articles
+
+
+@pytest.fixture()
+def legacy_index(tmp_path: Path) -> Path:
+    """A private copy of the format-2 index in tests/data (opening it converts it)."""
+    import shutil
+
+    path = tmp_path / "legacy-index"
+    shutil.copytree(LEGACY_INDEX, path)
+    return path
