@@ -620,7 +620,7 @@ class ArticleIndex:
                     cf = faiss.read_index(str(f))
                     f = folder / "sentences.faiss"
                     sf = faiss.read_index(str(f))
-                except (OSError, ValueError, RuntimeError) as e:
+                except (OSError, ValueError, RuntimeError, EOFError) as e:
                     raise IndexCorruptError(
                         f"{f} is damaged or missing ({e}); segment {seg.folder} of the index "
                         f"cannot be loaded: delete {self.path} and ingest the articles again"
