@@ -201,7 +201,8 @@ def test_library_ingest_writes_only_inside_the_index(hostile_files, model) -> No
     assert snapshot(root) == before
     assert outside_writes(root) == []
     names = {p.name for p in index.iterdir()}
-    assert names <= {"CURRENT", ".lock", *{n for n in names if n.startswith("gen-")}}, names
+    assert names <= {"store.sqlite", "store.sqlite-wal", "store.sqlite-shm", ".lock", "segments"}
+    assert all(p.name.startswith("seg-") for p in (index / "segments").iterdir())
 
 
 def test_ui_upload_of_hostile_names(hostile_files, model) -> None:
