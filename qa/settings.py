@@ -14,14 +14,15 @@ from typing import Any, Literal, get_args
 
 from qa.errors import BadInputError
 
-# Above this many vectors an "auto" index is HNSW rather than exact (flat).
+# Above this many chunk vectors an "auto" index's main segment is approximate (IVF over 8-bit
+# codes, trained at compaction) rather than exact (flat fp16).
 HNSW_THRESHOLD = 50_000
 #: The calibrated abstention threshold (``python -m eval.calibrate``; see Settings).
 ABSTAIN_THRESHOLD = 0.08
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 AnswerMode = Literal["extractive", "llm"]
-IndexType = Literal["auto", "flat", "hnsw"]
+IndexType = Literal["auto", "flat", "ivf", "hnsw"]
 
 #: The repository's seed articles: the default corpus when no index exists yet.
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -67,10 +68,11 @@ class Settings:
     scoring within ``qa.retrieval.DIVERSITY_MARGIN`` comes first; 0 turns it off
     [QA_MAX_PER_ARTICLE]."""
     index_type: IndexType = "auto"
-    """FAISS index: exact ``flat``, approximate ``hnsw``, or ``auto`` (HNSW above
-    ``hnsw_threshold`` vectors) [QA_INDEX_TYPE]."""
+    """FAISS index of the main segment (made by ``qa compact``): exact ``flat``,
+    approximate ``ivf`` (``hnsw``, its former name, means the same), or ``auto`` (IVF
+    above ``hnsw_threshold`` chunk vectors) [QA_INDEX_TYPE]."""
     hnsw_threshold: int = HNSW_THRESHOLD
-    """Vector count above which ``auto`` switches to HNSW."""
+    """Chunk vector count above which ``auto`` compacts to an IVF index."""
     answer_mode: AnswerMode = "extractive"
     """``extractive`` (offline, deterministic) or ``llm`` (an OpenAI-compatible server)
     [QA_ANSWER_MODE]."""
