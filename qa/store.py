@@ -401,7 +401,7 @@ class Lexical:
         """How many rows contain the term."""
         if term not in self._df:
             got = self._conn.execute(
-                f"SELECT doc FROM {self._vocab} WHERE term = ?", (term,)
+                f"SELECT doc FROM {self._vocab} WHERE term = ?", (fts_form(term),)
             ).fetchone()
             self._df[term] = int(got[0]) if got else 0
         return self._df[term]
@@ -481,6 +481,15 @@ class Lexical:
 def terms_text(terms: Sequence[str]) -> str:
     """How a row's terms are stored in its FTS5 table."""
     return " ".join(terms)
+
+
+def fts_form(term: str) -> str:
+    """A term as FTS5's unicode61 tokenizer keeps it in the vocabulary: it case-folds letters
+    that Python's ``lower()`` leaves as they are (final sigma to sigma, the micro sign to mu),
+    so the vocabulary is looked up with the folded form (the stored text keeps the term)."""
+    if term.isascii():
+        return term
+    return "".join(f if len(f := c.casefold()) == 1 else c for c in term)
 
 
 # ---- the seam ---------------------------------------------------------------------------
