@@ -1496,7 +1496,7 @@ def _write_merged(
         if faiss_kind == "flat":
             index = store.faiss_index(vecs, live + lo, "flat")
         else:
-            index = _ivf_from(arr, live, lo, dim)
+            index = store.ivf_index(arr, live, lo)
         faiss.write_index(index, str(tmp / f"{name}.faiss"))
         out[name] = arr
         del arr
@@ -1509,29 +1509,6 @@ def _write_merged(
     os.replace(tmp, folder)
     store.fsync_dir(folder.parent)
     return total
-
-
-def _ivf_from(arr: np.ndarray, live: np.ndarray, lo: int, dim: int, seed: int = 13) -> Any:
-    """An IVF-SQ8 index of the live rows of a memory-mapped fp16 array, trained on a sample
-    and filled in batches (the whole array is never held as float32)."""
-    import faiss
-
-    n = len(live)
-    nlist = max(1, int(4 * np.sqrt(n)))
-    rng = np.random.default_rng(seed)
-    n_train = min(n, 64 * nlist)
-    sample = np.asarray(arr[np.sort(rng.choice(live, n_train, replace=False))], dtype=np.float32)
-    quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFScalarQuantizer(
-        quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-    )
-    index.train(sample)
-    index.nprobe = max(1, min(nlist, 32))
-    step = 100_000
-    for i in range(0, n, step):
-        rows = live[i : i + step]
-        index.add_with_ids(np.asarray(arr[rows], dtype=np.float32), (rows + lo).astype(np.int64))
-    return index
 
 
 def _convert_legacy(path: Path) -> None:

@@ -302,23 +302,7 @@ def faiss_index(
 
     dim = vectors.shape[1]
     if kind == "ivf":
-        nlist = max(1, nlist or int(4 * np.sqrt(len(vectors))))
-        quantizer = faiss.IndexFlatIP(dim)
-        index: Any = faiss.IndexIVFScalarQuantizer(
-            quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-        )
-        rng = np.random.default_rng(seed)
-        n_train = min(len(vectors), 64 * nlist)
-        sample = vectors[np.sort(rng.choice(len(vectors), n_train, replace=False))]
-        index.train(np.ascontiguousarray(sample, dtype=np.float32))
-        index.nprobe = max(1, min(nlist, 32))
-        step = 100_000
-        for i in range(0, len(vectors), step):
-            index.add_with_ids(
-                np.ascontiguousarray(vectors[i : i + step], dtype=np.float32),
-                np.ascontiguousarray(ids[i : i + step], dtype=np.int64),
-            )
-        return index
+        return ivf_index(vectors, np.arange(len(vectors)), 0, ids=ids, nlist=nlist, seed=seed)
     inner = faiss.IndexScalarQuantizer(
         dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
     )
@@ -327,6 +311,43 @@ def faiss_index(
         index.add_with_ids(
             np.ascontiguousarray(vectors, dtype=np.float32),
             np.ascontiguousarray(ids, dtype=np.int64),
+        )
+    return index
+
+
+def ivf_index(
+    arr: np.ndarray,
+    live: np.ndarray,
+    lo: int,
+    *,
+    ids: np.ndarray | None = None,
+    nlist: int = 0,
+    seed: int = 13,
+) -> Any:
+    """An IVF index over 8-bit scalar-quantised codes of the rows ``live`` of ``arr`` (fp16
+    or fp32, possibly memory-mapped: it is read in batches, never whole as float32), with
+    ids ``live + lo`` (or ``ids``). Trained on up to 64 sampled vectors per list; ``nlist``
+    defaults to ``4 * sqrt(n)``; searches probe up to 64 lists.
+    """
+    import faiss
+
+    n, dim = len(live), arr.shape[1]
+    # 4 sqrt(n) lists, but at least 39 training vectors per list (FAISS's k-means minimum)
+    nlist = max(1, nlist or min(int(4 * np.sqrt(n)), n // 39))
+    rng = np.random.default_rng(seed)
+    n_train = min(n, 64 * nlist)
+    sample = np.asarray(arr[np.sort(rng.choice(live, n_train, replace=False))], dtype=np.float32)
+    quantizer = faiss.IndexFlatIP(dim)
+    index: Any = faiss.IndexIVFScalarQuantizer(
+        quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
+    index.train(sample)
+    index.nprobe = max(1, min(nlist, 64))
+    all_ids = (live + lo).astype(np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
+    step = 100_000
+    for i in range(0, n, step):
+        index.add_with_ids(
+            np.ascontiguousarray(arr[live[i : i + step]], dtype=np.float32), all_ids[i : i + step]
         )
     return index
 
