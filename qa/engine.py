@@ -246,6 +246,7 @@ class QA:
                 if ArticleIndex.exists(path)
                 else self._empty_index()
             )
+            work.reuse_loaded(self._index)
             todo, copies, kept_copies = list(articles), [], []
             if group_copies and todo:
                 known = {c.article.id: c.article.content_hash for c in work.copies}
@@ -286,6 +287,7 @@ class QA:
             if not ArticleIndex.exists(path):
                 raise BadInputError(f"no near-duplicate copy with id {copy_id!r}: no index")
             work = ArticleIndex.load(path, model_id=self.model.model_id)
+            work.reuse_loaded(self._index)
             copy = next((c for c in work.copies if c.article.id == copy_id), None)
             if copy is None:
                 ids = ", ".join(c.article.id for c in work.copies) or "none"
@@ -322,6 +324,7 @@ class QA:
             if not ArticleIndex.exists(path):
                 return []
             work = ArticleIndex.load(path, model_id=self.model.model_id)
+            work.reuse_loaded(self._index)
             gone = work.delete(article_ids)
             self._index = work
             return gone
@@ -337,6 +340,7 @@ class QA:
             if not ArticleIndex.exists(path):
                 raise IndexNotFoundError(f"no index in {path}; nothing to compact")
             work = ArticleIndex.load(path, model_id=self.model.model_id)
+            work.reuse_loaded(self._index)
             report = work.compact()
             self._index = work
             return report

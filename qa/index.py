@@ -417,6 +417,12 @@ class ArticleIndex:
             self._ready()  # the new segments now, in this snapshot (not at the next search)
         return True
 
+    def reuse_loaded(self, other: ArticleIndex | None) -> None:
+        """Start from the segments another index of the same folder has loaded (the one a
+        server answers from), so that after a write only new segments are read."""
+        if other is not None and other is not self and other.path == self.path:
+            self._reader = other._reader
+
     def close(self) -> None:
         """Close the database connection."""
         if self._conn is not None:
