@@ -5,6 +5,8 @@ Usage::
     python -m eval.bench --quick                      # about 2-3 minutes on 2 cores
     python -m eval.bench --backend onnx --out bench.json
     python -m eval.bench --sizes 10000,100000 --synthetic 1000000
+    python -m eval.bench --skip ingest,latency,ann,coldstart,compare,squad,duplicates,llm \
+        --store-sizes 1000,10000,100000,1000000 --store-dir /tmp/qa-bench-store
 
 Sections (``--skip`` leaves some out):
 
@@ -12,11 +14,20 @@ Sections (``--skip`` leaves some out):
                beside the raw ``model.encode`` of exactly the texts the pipeline embeds
                (chunks with their headline, and every sentence) in the same run.
 ``latency``    warm ``QA.retrieve`` / ``QA.ask`` p50/p95 over 200 questions at each size in
-               ``--sizes`` (chunks). The corpus is grown from the ingested BBC index by
-               replicating articles under new ids with their vectors re-used (slightly
-               perturbed and renormalised) instead of re-encoding hours of text; BM25, FAISS
-               and the acronym table are rebuilt by ``ArticleIndex._rebuild_search`` as an
-               ingest would. Also: a per-stage split and a cProfile of one size's queries.
+               ``--sizes`` (chunks), in this process. The corpus is grown from BBC articles
+               chunked, embedded and annotated once by ``ArticleIndex.prepare`` (cached,
+               ``--cache``) by committing copies under new ids with their vectors re-used
+               (perturbed by ``--noise`` and renormalised) instead of re-encoding hours of
+               text, then compacted. Also: a per-stage split and a cProfile of one size's
+               queries.
+``store``      issue #18's figures at each of ``--store-sizes`` (chunks; 1k, 10k, 100k, add
+               1M explicitly), one index grown the same way: compaction time; in fresh
+               processes, ``ArticleIndex.load`` + ``add`` of one held-out BBC article and
+               load + ``delete`` of it (seconds beyond start-up, bytes written from
+               ``/proc/self/io``, peak memory), a whole ``qa ingest FILE`` and ``qa delete
+               ID``; a serving process (warm ``retrieve``/``ask`` p50/p95, peak RSS after
+               load + ``--store-questions``) with recall@10 of the vector search against
+               exact search where the main segment is IVF; disk size.
 ``ann``        approximate search at ``--synthetic`` vectors (1M by default): HNSW over
                8-bit scalar-quantised vectors and IVF+SQ8, recall@10 against exact search,
                p50 latency and index memory.
@@ -74,7 +85,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-SECTIONS = ("ingest", "latency", "ann", "coldstart", "compare", "squad", "duplicates", "llm")
+SECTIONS = (
+    "ingest",
+    "latency",
+    "store",
+    "ann",
+    "coldstart",
+    "compare",
+    "squad",
+    "duplicates",
+    "llm",
+)
 ROOT = Path(__file__).resolve().parent.parent
 COLD_QUESTION = "How long does the SDF expect the fight to last?"
 
@@ -141,6 +162,12 @@ def section(
     )
     if save is not None:  # a long run that dies later keeps what it measured
         save.write_text(json.dumps(results, indent=2, default=str))
+
+
+def _save(results: dict[str, Any], path: Path | None) -> None:
+    """Write the results so far (a long section saves after each step)."""
+    if path is not None:
+        path.write_text(json.dumps(results, indent=2, default=str))
 
 
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
@@ -247,11 +274,10 @@ def bench_ingest(out: dict[str, Any], articles: list[Any], backend: str, tmp: Pa
     chunk_texts = [embed_text(idx.article(c.article_id), c.text) for c in idx.chunks]
     sent_texts = [idx.sentence_text(r) for r in range(len(idx.sentences))]
     tok_c, tok_s = count_tokens(chunk_texts), count_tokens(sent_texts)
-    # the same calls and batch sizes as ArticleIndex._append
+    # the same calls and batch sizes as ArticleIndex.prepare
     t_raw_c, _ = timed(lambda: model.encode_documents(chunk_texts, batch_size=32))
     t_raw_s, _ = timed(lambda: model.encode_documents(sent_texts, batch_size=64))
     t_raw = t_raw_c + t_raw_s
-    t_search, _ = timed(idx._rebuild_search)  # what every add pays after encoding
     out.update(
         backend=backend,
         model_load_s=round(t_load, 2),
@@ -269,7 +295,6 @@ def bench_ingest(out: dict[str, Any], articles: list[Any], backend: str, tmp: Pa
         raw_chunk_tokens_per_s=round(tok_c / t_raw_c),
         overhead_vs_all_encoded=round(t_ingest / t_raw, 2),
         overhead_vs_chunks_only=round(t_ingest / t_raw_c, 2),
-        rebuild_search_s=round(t_search, 1),
         index_disk_mb=round(dir_mb(idx.path), 1),
         **rss_mb(),
     )
@@ -290,7 +315,6 @@ def bench_ingest(out: dict[str, Any], articles: list[Any], backend: str, tmp: Pa
                 ["raw encode tokens/s (all)", out["raw_tokens_per_s"]],
                 ["ingest / raw encode of everything embedded", out["overhead_vs_all_encoded"]],
                 ["ingest / raw encode of chunk texts only", out["overhead_vs_chunks_only"]],
-                ["of which BM25+FAISS+acronym rebuild", f"{t_search:.1f} s"],
                 ["index on disk", f"{out['index_disk_mb']:.1f} MiB"],
                 ["process RSS / peak", f"{out['rss_mb']:.0f} / {out['peak_rss_mb']:.0f} MiB"],
             ],
@@ -304,87 +328,21 @@ def bench_ingest(out: dict[str, Any], articles: list[Any], backend: str, tmp: Pa
 # ---- latency at scale --------------------------------------------------------------------
 
 
-def grow_index(base: Any, n_chunks: int, path: Path, noise: float = 0.02, seed: int = 0) -> Any:
-    """An index of about ``n_chunks`` chunks made of copies of ``base``'s articles.
-
-    Copy 0 is the original; copy ``k`` renames every article ``{id}~{k}`` (and its chunks)
-    and re-uses its vectors plus Gaussian noise of ``noise`` (relative norm), renormalised,
-    so copies are near but not exact duplicates. Whole articles are kept: the result has
-    at least ``n_chunks`` chunks.
-    """
-    from qa.index import ArticleIndex
-
-    a_rows = base.chunk_article
-    if np.any(np.diff(a_rows) < 0) or np.any(np.diff(base.sentences[:, 0]) < 0):
-        raise ValueError("grow_index needs a freshly ingested index (rows in article order)")
-    n_a, n_c, n_s = len(base.articles), len(base.chunks), len(base.sentences)
-    copies = max(1, math.ceil(n_chunks / max(n_c, 1)))
-    in_last = min(n_chunks, n_c * copies) - (copies - 1) * n_c  # chunks needed from the last
-    art_cut = int(a_rows[in_last - 1]) + 1  # whole articles covering them
-    rng = np.random.default_rng(seed)
-    dim = base.chunk_vectors.shape[1]
-
-    def jitter(v: np.ndarray, k: int) -> np.ndarray:
-        if k == 0:
-            return v
-        x = v + rng.standard_normal(v.shape, dtype=np.float32) * (noise / math.sqrt(dim))
-        return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-    idx = ArticleIndex(path, dict(base.manifest))
-    arts, chunks, cvec, svec, sents, flat, offs = [], [], [], [], [], [], [np.zeros(1, np.int64)]
-    ents, ent_offs, furn = [], [np.zeros(1, np.int64)], []  # per-sentence entities, furniture
-    for k in range(copies):
-        last = k == copies - 1
-        na = art_cut if last else n_a
-        nc = int(np.searchsorted(a_rows, na)) if last else n_c
-        ns = int(np.searchsorted(base.sentences[:, 0], na)) if last else n_s
-        for a in base.articles[:na]:
-            arts.append(a if k == 0 else dataclasses.replace(a, id=f"{a.id}~{k}"))
-        for c in base.chunks[:nc]:
-            aid = c.article_id if k == 0 else f"{c.article_id}~{k}"
-            chunks.append(
-                c if k == 0 else dataclasses.replace(c, id=f"{aid}:{c.n}", article_id=aid)
-            )
-        cvec.append(jitter(base.chunk_vectors[:nc], k))
-        svec.append(jitter(base.sentence_vectors[:ns], k))
-        s = base.sentences[:ns].copy()
-        s[:, 0] += k * n_a
-        sents.append(s)
-        end = int(base.chunk_sent_offsets[nc])
-        flat.append(base.chunk_sent_flat[:end] + k * n_s)
-        offs.append(base.chunk_sent_offsets[1 : nc + 1] + (offs[-1][-1] if k else 0))
-        n_e = int(base.entity_offsets[ns])  # entity offsets are in article text: copied as is
-        ents.append(base.entity_table[:n_e])
-        ent_offs.append(base.entity_offsets[1 : ns + 1] + ent_offs[-1][-1])
-        furn.append(base.sentence_furniture[:ns])
-    idx.articles, idx.chunks = arts, chunks
-    idx.chunk_vectors = np.ascontiguousarray(np.vstack(cvec), dtype=np.float32)
-    idx.sentence_vectors = np.ascontiguousarray(np.vstack(svec), dtype=np.float32)
-    idx.sentences = np.vstack(sents)
-    idx.chunk_sent_flat = np.concatenate(flat)
-    idx.chunk_sent_offsets = np.concatenate(offs)
-    idx.entity_table = np.vstack(ents)
-    idx.entity_offsets = np.concatenate(ent_offs)
-    idx.entity_strings = list(base.entity_strings)
-    idx.sentence_furniture = np.concatenate(furn)
-    idx._derive()
-    idx._rebuild_search()
-    return idx
-
-
 def stage_split(idx: Any, model: Any, questions: Sequence[str]) -> dict[str, float]:
-    """Median milliseconds of the stages of one hybrid search, called directly."""
+    """Median milliseconds of the stages of one hybrid search, called directly (FAISS on
+    one thread, as :func:`qa.retrieval.search` runs it)."""
     from qa.lexical import terms
+    from qa.retrieval import _faiss_one_thread
 
     stages: dict[str, list[float]] = {
         k: []
         for k in (
             "encode_query",
-            "bm25_chunks_all",
-            "bm25_sentences_all",
+            "bm25_chunks_top100",
+            "bm25_sentences_top200",
             "faiss_chunks_top100",
             "faiss_sentences_top200",
-            "argsort_bm25_all",
+            "bm25_score_100_chunks",
         )
     }
     for q in questions:
@@ -393,21 +351,21 @@ def stage_split(idx: Any, model: Any, questions: Sequence[str]) -> dict[str, flo
         stages["encode_query"].append(time.perf_counter() - t)
         qt = terms(q)
         t = time.perf_counter()
-        bc = idx.bm25_chunks.scores(qt)
-        stages["bm25_chunks_all"].append(time.perf_counter() - t)
+        idx.bm25_chunks.top(qt, 100)
+        stages["bm25_chunks_top100"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        bs = idx.bm25_sentences.scores(qt)
-        stages["bm25_sentences_all"].append(time.perf_counter() - t)
+        idx.bm25_sentences.top(qt, 200)
+        stages["bm25_sentences_top200"].append(time.perf_counter() - t)
+        with _faiss_one_thread():
+            t = time.perf_counter()
+            rows = idx.search_chunks(qv, 100)
+            stages["faiss_chunks_top100"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            idx.search_sentences(qv, 200)
+            stages["faiss_sentences_top200"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        idx.chunk_faiss.search(qv[None, :], 100)
-        stages["faiss_chunks_top100"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        idx.sentence_faiss.search(qv[None, :], 200)
-        stages["faiss_sentences_top200"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        np.argsort(-bc)
-        np.argsort(-bs)
-        stages["argsort_bm25_all"].append(time.perf_counter() - t)
+        idx.bm25_chunks.score_rows(qt, rows)
+        stages["bm25_score_100_chunks"].append(time.perf_counter() - t)
     return {k: round(float(np.median(v)) * 1000, 2) for k, v in stages.items()}
 
 
@@ -455,24 +413,40 @@ def profile_queries(engine: Any, questions: Sequence[str], top: int = 18) -> str
 
 def bench_latency(
     out: dict[str, Any],
-    engine: Any,
+    base: list[Any],
     sizes: Sequence[int],
     questions: list[str],
     backend: str,
     tmp: Path,
     profile: bool,
+    noise: float = 0.3,
 ) -> None:
+    """Warm latency in this process at each size: one index grown from the prepared base
+    (:class:`Grower`), compacted at each size and opened by a fresh QA engine."""
+    from embeddings import load_model
     from qa.engine import QA
+    from qa.index import ArticleIndex
 
-    base = engine.index
+    s = settings_for(tmp, backend)
+    model = load_model(s.model, backend)
+    path = tmp / "grown"
+    shutil.rmtree(path, ignore_errors=True)
+    idx = ArticleIndex.create(
+        path,
+        model_id=model.model_id,
+        dimension=model.dimension,
+        chunk_tokens=s.chunk_tokens,
+        chunk_overlap=s.chunk_overlap,
+        index_type=s.index_type,
+        hnsw_threshold=s.hnsw_threshold,
+    )
+    grower = Grower(idx, base, noise=noise)
     rows = []
-    for n in sizes:
-        path = tmp / f"grown-{n}"
-        t_build, idx = timed(partial(grow_index, base, n, path))
-        t_save, _ = timed(idx.save)
-        kinds = f"{type(idx.chunk_faiss).__name__}/{type(idx.sentence_faiss).__name__}"
-        counts = (len(idx.articles), len(idx.chunks), len(idx.sentences))
-        del idx
+    for n in sorted(sizes):
+        grown = grower.grow(n)
+        t_compact, rep = timed(idx.compact)
+        kinds = rep.faiss
+        counts = (idx.count("articles"), idx.count("chunks"), idx.count("sentences"))
         eng = QA(settings_for(tmp, backend, index_dir=path))
         t_load, _ = timed(partial(getattr, eng, "index"))
         for q in ("warm up", "what happened", *questions[:3]):
@@ -482,8 +456,8 @@ def bench_latency(
             "articles": counts[0],
             "sentences": counts[2],
             "faiss": kinds,
-            "rebuild_s": round(t_build, 1),
-            "save_s": round(t_save, 1),
+            "build_s": grown["commit_s"],
+            "compact_s": round(t_compact, 1),
             "load_s": round(t_load, 1),
             "disk_mb": round(dir_mb(path), 0),
             "retrieve_ms": latencies_ms(eng.retrieve, questions),
@@ -503,38 +477,42 @@ def bench_latency(
                 r["retrieve_ms"]["p95"],
                 r["ask_ms"]["p50"],
                 r["ask_ms"]["p95"],
-                r["rebuild_s"],
+                r["build_s"],
+                r["compact_s"],
                 r["load_s"],
                 r["disk_mb"],
                 r["rss_mb"],
             ]
         )
+        eng.index.close()
         del eng
-        shutil.rmtree(path, ignore_errors=True)
+    idx.close()
+    shutil.rmtree(path, ignore_errors=True)
     out["method"] = (
-        "corpus grown from the ingested BBC index: articles copied under new ids, "
-        "vectors re-used with 2% Gaussian noise and renormalised (not re-encoded); "
-        "BM25/FAISS/acronyms rebuilt by ArticleIndex._rebuild_search, saved, then "
-        "loaded by a fresh QA engine; latencies after 5 warm-up questions"
+        f"one index grown from {len(base):,} prepared BBC articles: copies committed under "
+        f"new ids, vectors re-used with {noise} relative Gaussian noise and renormalised "
+        "(not re-encoded), compacted at each size, then opened by a fresh QA engine in this "
+        "process; latencies after 5 warm-up questions"
     )
     print(
         table(
             rows,
             [
                 "size",
-                "faiss chunk/sent",
+                "faiss",
                 "retrieve p50 ms",
                 "p95",
                 "ask p50 ms",
                 "p95",
-                "rebuild s",
+                "commit s",
+                "compact s",
                 "load s",
                 "disk MiB",
                 "RSS MiB",
             ],
         )
     )
-    for n in sizes:
+    for n in sorted(sizes):
         r = out[str(n)]
         print(
             f"   stages at {n:,} (median ms): "
@@ -550,6 +528,593 @@ def bench_latency(
                 f"\n   cProfile, 20 x QA.retrieve at {n:,} chunks:\n"
                 + "\n".join("   " + ln for ln in r["cprofile_20_queries"].splitlines()[:50])
             )
+    print("   " + out["method"], flush=True)
+
+
+# ---- store: add/delete, serving and compaction at 1k..1M chunks (issue #18) ---------------
+
+#: BBC articles held out of the base corpus: each size adds one of them (new text, so
+#: ``qa ingest`` finds no near-duplicate among the clones).
+STORE_HELD_OUT = 12
+
+
+def prepared_base(
+    data: Path, cache: Path, backend: str, limit: int | None = None, part: int = 200
+) -> tuple[list[Any], list[Any]]:
+    """The base corpus of the store section: BBC articles chunked, embedded and annotated by
+    :meth:`qa.index.ArticleIndex.prepare`, cached in ``cache`` (one pickle per ``part``
+    articles, so an interrupted run keeps what it encoded), and the held-out articles.
+
+    Returns:
+        (prepared base articles, held-out articles).
+    """
+    import pickle
+
+    from embeddings import load_model
+    from qa.index import ArticleIndex
+    from qa.settings import Settings
+
+    arts = bbc_articles(data, None)
+    held, arts = arts[-STORE_HELD_OUT:], arts[: len(arts) - STORE_HELD_OUT]
+    cache.mkdir(parents=True, exist_ok=True)
+    s = Settings.from_env(backend=backend)
+    model = None
+    out: list[Any] = []
+    for i in range(0, len(arts), part):
+        if limit is not None and i >= limit:
+            break
+        f = cache / f"bbc-{s.chunk_tokens}-{s.chunk_overlap}-{i:05d}-{part}.pkl"
+        batch = arts[i : i + part]
+        if f.is_file():
+            got = pickle.loads(f.read_bytes())
+            if [p.article.id for p in got] == [a.id for a in batch]:
+                out.extend(got)
+                continue
+        keep = limit is None or i + part <= limit
+        if limit is not None and not keep:  # a part cut short by the limit is not cached
+            batch = batch[: limit - i]
+        if model is None:
+            model = load_model(s.model, backend)
+        tmp_idx = ArticleIndex.create(  # nothing is written: prepare only reads settings
+            cache / "unused",
+            model_id=model.model_id,
+            dimension=model.dimension,
+            chunk_tokens=s.chunk_tokens,
+            chunk_overlap=s.chunk_overlap,
+        )
+        t, got = timed(partial(tmp_idx.prepare, batch, model))
+        if keep:
+            tmp = f.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps(got, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(tmp, f)
+        print(f"   prepared articles {i}-{i + len(batch)} in {t:.0f} s", flush=True)
+        out.extend(got)
+    return (out[:limit] if limit is not None else out), held
+
+
+def clone_prepared(p: Any, k: int, rng: np.random.Generator, noise: float) -> Any:
+    """Copy ``k`` of a prepared article: id ``{id}~{k}`` (chunk ids ``{id}~{k}:{n}``), the
+    same text and annotations, and its vectors plus Gaussian noise of relative norm
+    ``noise``, renormalised (copy 0 is the article itself)."""
+    if k == 0:
+        return p
+    aid = f"{p.article.id}~{k}"
+    dim = p.chunk_vectors.shape[1]
+
+    def jitter(v: np.ndarray) -> np.ndarray:
+        x = v + rng.standard_normal(v.shape, dtype=np.float32) * (noise / math.sqrt(dim))
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+    return dataclasses.replace(
+        p,
+        article=dataclasses.replace(p.article, id=aid),
+        chunks=[dataclasses.replace(c, id=f"{aid}:{c.n}", article_id=aid) for c in p.chunks],
+        chunk_vectors=jitter(p.chunk_vectors),
+        sentence_vectors=jitter(p.sentence_vectors),
+    )
+
+
+@contextlib.contextmanager
+def _memoised_text_work(memo: dict[Any, Any]) -> Iterator[None]:
+    """While growing: remember the pure functions of an article's text that a commit
+    computes (BM25 terms, acronym counts, shingles and LSH band keys), since the copies
+    repeat the base texts. The rows written are the same; only the growth is faster."""
+    import qa.duplicates as dup
+    import qa.index as qi
+    from qa.acronyms import AcronymTable
+
+    saved = (qi.chunk_terms, qi.sentence_terms, qi.AcronymTable, dup.shingles, dup._band_keys)
+    c_terms, s_terms, shingle_sets = saved[0], saved[1], saved[3]
+    band_keys = saved[4]
+
+    def chunk_terms(article: Any, chunk: Any) -> list[str]:
+        key = ("c", article.title, chunk.text)
+        if key not in memo:
+            memo[key] = c_terms(article, chunk)
+        return list(memo[key])
+
+    def sentence_terms(article: Any, start: int, end: int) -> list[str]:
+        key = ("s", article.title, article.text[start:end])
+        if key not in memo:
+            memo[key] = s_terms(article, start, end)
+        return list(memo[key])
+
+    class Acronyms(AcronymTable):
+        @classmethod
+        def from_texts(cls, texts: Any) -> AcronymTable:
+            key = ("a", *texts)
+            if key not in memo:
+                memo[key] = AcronymTable.from_texts(key[1:])
+            return memo[key]
+
+    def shingles(text: str, k: int = dup.SHINGLE_WORDS) -> set[bytes]:
+        key = ("h", text, k)
+        if key not in memo:
+            memo[key] = shingle_sets(text, k)
+        return memo[key]
+
+    def keys_of(sh: set[bytes]) -> list[bytes]:
+        key = ("k", id(sh))  # the memoised shingle sets stay alive in memo
+        if key not in memo:
+            memo[key] = band_keys(sh)
+        return list(memo[key])
+
+    patched = (
+        (qi, "chunk_terms", chunk_terms),
+        (qi, "sentence_terms", sentence_terms),
+        (qi, "AcronymTable", Acronyms),
+        (dup, "shingles", shingles),
+        (dup, "_band_keys", keys_of),
+    )
+    for (module, name, fn), _ in zip(patched, saved):
+        setattr(module, name, fn)
+    try:
+        yield
+    finally:
+        for (module, name, _), old in zip(patched, saved):
+            setattr(module, name, old)
+
+
+@dataclasses.dataclass
+class Grower:
+    """Grows an index from a prepared base corpus by committing clones of its articles
+    (see :func:`clone_prepared`) in batches, one delta segment per batch, without
+    compacting; :meth:`grow` resumes where the last call stopped."""
+
+    index: Any
+    base: list[Any]
+    noise: float = 0.3
+    batch: int = 3000
+    done: int = 0
+    seed: int = 0
+    memo: dict[Any, Any] = dataclasses.field(default_factory=dict)
+
+    def article_id(self, g: int) -> str:
+        """The id of the ``g``-th article committed."""
+        k, j = divmod(g, len(self.base))
+        aid = self.base[j].article.id
+        return f"{aid}~{k}" if k else str(aid)
+
+    def grow(self, n_chunks: int, log_every: float = 60.0) -> dict[str, Any]:
+        """Commit clones until the index holds at least ``n_chunks`` chunks; returns
+        timings (commit seconds, articles and chunks committed)."""
+        rng = np.random.default_rng(self.seed + self.done)
+        t0 = last = time.perf_counter()
+        n0 = self.index.count("chunks")
+        added = 0
+        while self.index.count("chunks") < n_chunks:
+            todo: list[Any] = []
+            chunks = self.index.count("chunks")
+            while len(todo) < self.batch and chunks < n_chunks:
+                k, j = divmod(self.done, len(self.base))
+                p = clone_prepared(self.base[j], k, rng, self.noise)
+                todo.append(p)
+                chunks += len(p.chunks)
+                self.done += 1
+            with self.index.write_lock(), _memoised_text_work(self.memo):
+                self.index.commit(todo)
+            added += len(todo)
+            if time.perf_counter() - last > log_every:
+                last = time.perf_counter()
+                print(
+                    f"   ... {self.index.count('chunks'):,} chunks, {added:,} articles "
+                    f"committed in {last - t0:.0f} s",
+                    flush=True,
+                )
+        dt = time.perf_counter() - t0
+        return {
+            "commit_s": round(dt, 1),
+            "articles_committed": added,
+            "chunks_committed": self.index.count("chunks") - n0,
+        }
+
+
+def _proc_io() -> dict[str, int]:
+    out: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/io").read_text().splitlines():
+            k, _, v = line.partition(":")
+            out[k.strip()] = int(v)
+    return out
+
+
+def _files(path: Path) -> dict[str, tuple[int, int]]:
+    out = {}
+    for p in path.rglob("*"):
+        with contextlib.suppress(OSError):
+            if p.is_file():
+                st = p.stat()
+                out[str(p.relative_to(path))] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def _written(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> int:
+    """Bytes of files created, plus the growth of files changed (a changed database file is
+    counted by what it grew, not by its whole size)."""
+    total = 0
+    for name, (size, mtime) in after.items():
+        old = before.get(name)
+        if old is None:
+            total += size
+        elif old != (size, mtime):
+            total += max(0, size - old[0])
+    return total
+
+
+def store_probe(spec: dict[str, Any]) -> dict[str, Any]:
+    """One measurement in this (fresh) process; ``spec["op"]`` is ``add`` (one article
+    with :meth:`ArticleIndex.add`), ``delete`` (one article id) or ``serve`` (warm
+    ``retrieve``/``ask`` latency, peak memory, then recall@10 of the vector search).
+
+    Start-up (imports, the model, and for ``add`` one warm :meth:`ArticleIndex.prepare` of
+    the article on a scratch index, timed as ``prepare_s``: what the add spends before
+    writing) is timed apart from ``ArticleIndex.load`` and from the operation; bytes
+    written come from ``/proc/self/io`` (``write_bytes``: page-cache bytes
+    this process dirtied; ``wchar``: bytes passed to ``write``) and from the folder's files.
+    """
+    t_start = time.perf_counter()
+    path = Path(spec["path"])
+    op = spec["op"]
+    out: dict[str, Any] = {"op": op}
+    from qa.articles import Article
+    from qa.index import ArticleIndex
+
+    if op == "serve":
+        return _serve_probe(spec, t_start)
+    # imported on first use by a write (qa.duplicates, qa.store): start-up, not the write
+    import datasketch  # noqa: F401
+    import faiss  # noqa: F401
+
+    model = None
+    if op == "add":
+        import tempfile as tf
+
+        from embeddings import load_model
+
+        model = load_model(spec["model"], spec["backend"])
+        with tf.TemporaryDirectory() as d:  # loads the tokenizer and entity model; times
+            # the chunking, embedding and annotation of the article alone (nothing written)
+            meta = ArticleIndex.load(path).manifest
+            scratch = ArticleIndex.create(
+                d,
+                model_id=meta["model_id"],
+                dimension=meta["dimension"],
+                chunk_tokens=meta["chunk_tokens"],
+                chunk_overlap=meta["chunk_overlap"],
+            )
+            scratch.prepare([Article.from_dict(spec["article"])], model)
+            t_prep, _ = timed(partial(scratch.prepare, [Article.from_dict(spec["article"])], model))
+            out["prepare_s"] = round(t_prep, 3)
+    out["startup_s"] = round(time.perf_counter() - t_start, 2)
+    out["startup_peak_rss_mb"] = rss_mb()["peak_rss_mb"]
+    files0, io0 = _files(path), _proc_io()
+    t_load, idx = timed(partial(ArticleIndex.load, path))
+    out["load_s"] = round(t_load, 3)
+    out["load_peak_rss_mb"] = rss_mb()["peak_rss_mb"]
+    io1 = _proc_io()
+    if op == "add":
+        article = Article.from_dict(spec["article"])
+        assert model is not None
+        t_op, rep = timed(partial(idx.add, [article], model))
+        out["chunks_added"] = rep.chunks
+    else:
+        t_op, gone = timed(partial(idx.delete, [spec["article_id"]]))
+        out["deleted"] = gone
+    io2 = _proc_io()
+    files2 = _files(path)
+    out.update(
+        op_s=round(t_op, 3),
+        load_write_bytes=io1.get("write_bytes", 0) - io0.get("write_bytes", 0),
+        op_write_bytes=io2.get("write_bytes", 0) - io1.get("write_bytes", 0),
+        op_wchar=io2.get("wchar", 0) - io1.get("wchar", 0),
+        files_bytes=_written(files0, files2),
+        peak_rss_mb=rss_mb()["peak_rss_mb"],
+        chunks=idx.count("chunks"),
+        segments=len(store_segments(idx)),
+    )
+    return out
+
+
+def store_segments(idx: Any) -> list[Any]:
+    """The index's vector segments, read from the database (no FAISS loaded)."""
+    from qa import store
+
+    with idx._db_lock:
+        return store.list_segments(idx._db())
+
+
+def _serve_probe(spec: dict[str, Any], t_start: float) -> dict[str, Any]:
+    from qa.engine import QA
+
+    questions: list[str] = spec["questions"]
+    eng = QA(settings_for(Path(spec["path"]).parent, spec["backend"], Path(spec["path"])))
+    t_model, _ = timed(lambda: eng.model.encode_queries(["warm up"]))
+    t_load, idx = timed(lambda: eng.index)
+    t_first, _ = timed(partial(eng.ask, questions[0]))
+    for q in ("warm up", "what happened", *questions[1:4]):
+        eng.ask(q)
+    out: dict[str, Any] = {
+        "op": "serve",
+        "startup_s": round(time.perf_counter() - t_start - t_load - t_first, 2),
+        "model_s": round(t_model, 2),
+        "load_s": round(t_load, 3),
+        "first_ask_s": round(t_first, 2),
+        "retrieve_ms": latencies_ms(eng.retrieve, questions),
+        "ask_ms": latencies_ms(eng.ask, questions),
+        "questions": len(questions),
+        "chunks": idx.count("chunks"),
+        "sentences": idx.count("sentences"),
+        "faiss": [f"{s.kind}:{s.faiss}:{s.chunk_hi - s.chunk_lo}" for s in idx.segments],
+    }
+    out.update(rss_mb())  # peak after load + warm-up + every question, before recall
+    if spec.get("recall"):
+        qv = np.ascontiguousarray(eng.model.encode_queries(questions), dtype=np.float32)
+        out["recall_at_10"] = {
+            "chunks": _recall(idx, qv, chunks=True),
+            "sentences": _recall(idx, qv, chunks=False),
+        }
+    return out
+
+
+def _recall(idx: Any, qv: np.ndarray, *, chunks: bool, k: int = 10) -> dict[str, Any]:
+    """Recall@k of the index's vector search (every segment, IVF where it is) against
+    exact inner-product search over the same live fp16 vectors."""
+    vs = idx.chunk_vectors if chunks else idx.sentence_vectors
+    alive = idx.chunk_alive if chunks else idx._ready().sentence_alive
+    best_s = np.full((len(qv), k), -np.inf, dtype=np.float32)
+    best_i = np.zeros((len(qv), k), dtype=np.int64)
+    t0 = time.perf_counter()
+    step = 200_000
+    for lo in range(0, len(vs), step):
+        rows = np.arange(lo, min(len(vs), lo + step))
+        rows = rows[alive[rows]]
+        if not len(rows):
+            continue
+        sc = qv @ vs.take(rows).T
+        s_all = np.concatenate([best_s, sc], axis=1)
+        i_all = np.concatenate([best_i, np.broadcast_to(rows, sc.shape)], axis=1)
+        top = np.argpartition(-s_all, k - 1, axis=1)[:, :k]
+        best_s = np.take_along_axis(s_all, top, axis=1)
+        best_i = np.take_along_axis(i_all, top, axis=1)
+    t_exact = time.perf_counter() - t0
+    from qa.retrieval import _faiss_one_thread
+
+    search = idx.search_chunks if chunks else idx.search_sentences
+    got, ts = [], []
+    with _faiss_one_thread():
+        for q in qv:
+            t = time.perf_counter()
+            got.append(search(q, k))
+            ts.append(time.perf_counter() - t)
+    recall = float(
+        np.mean([len(set(g.tolist()) & set(e.tolist())) / k for g, e in zip(got, best_i)])
+    )
+    return {
+        "recall": round(recall, 4),
+        "search_p50_ms": round(float(np.median(ts)) * 1000, 2),
+        "exact_s": round(t_exact, 1),
+        "vectors": int(alive.sum()),
+    }
+
+
+def _run_probe(spec: dict[str, Any], timeout: float = 3600) -> dict[str, Any]:
+    """Run :func:`store_probe` in a fresh Python process; returns its figures plus the
+    process's wall time."""
+    code = (
+        "import json, sys; from eval.bench import store_probe; "
+        "print('PROBE ' + json.dumps(store_probe(json.loads(sys.stdin.read()))))"
+    )
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    t = time.perf_counter()
+    p = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=env,
+    )
+    wall = time.perf_counter() - t
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("PROBE ")]
+    if p.returncode != 0 or not lines:
+        raise RuntimeError(f"probe {spec['op']} exited {p.returncode}: {p.stderr[-800:]}")
+    out: dict[str, Any] = json.loads(lines[-1][6:])
+    out["process_s"] = round(wall, 2)
+    return out
+
+
+def _qa_process(args: list[str], index: Path, backend: str) -> dict[str, Any]:
+    """A whole fresh ``qa`` process on the index: wall seconds and its peak memory."""
+    import resource
+
+    env = dict(os.environ, QA_INDEX=str(index), QA_BACKEND=backend, HF_HUB_OFFLINE="1")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    p = subprocess.run(_qa_command() + args, env=env, capture_output=True, text=True, timeout=3600)
+    wall = time.perf_counter() - t
+    if p.returncode != 0:
+        raise RuntimeError(f"qa {' '.join(args)} exited {p.returncode}: {p.stderr[-600:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {
+        "process_s": round(wall, 2),
+        # the largest child so far: exact when this child is the largest
+        "children_peak_rss_mb": round(max(before, peak) / 1024),
+        "stdout_tail": p.stdout.strip().splitlines()[-1:] if p.stdout.strip() else [],
+    }
+
+
+def bench_store(
+    out: dict[str, Any],
+    data: Path,
+    sizes: Sequence[int],
+    backend: str,
+    tmp: Path,
+    cache: Path,
+    n_questions: int,
+    base_articles: int | None,
+    keep: Path | None = None,
+    noise: float = 0.3,
+    save: Callable[[], None] | None = None,
+) -> None:
+    """Issue #18's figures at each size (chunks): grow one index by committing clones of the
+    prepared BBC base, compact it, then in fresh processes add one article, delete one,
+    ``qa ingest`` a file and ``qa delete`` an id, and serve questions (warm ``retrieve``
+    and ``ask`` p50/p95, peak memory, recall@10 of the vector search against exact)."""
+    from embeddings import load_model
+    from qa.articles import load_paths
+    from qa.index import ArticleIndex
+
+    t_base, (base, held) = timed(partial(prepared_base, data, cache, backend, base_articles))
+    out["base"] = {
+        "articles": len(base),
+        "chunks": sum(len(p.chunks) for p in base),
+        "sentences": sum(len(p.sentences) for p in base),
+        "prepare_or_cache_s": round(t_base, 1),
+    }
+    print(
+        f"   base: {out['base']['articles']:,} BBC articles, {out['base']['chunks']:,} chunks, "
+        f"{out['base']['sentences']:,} sentences ({t_base:.0f} s, cache {cache})",
+        flush=True,
+    )
+    s = settings_for(tmp, backend)
+    path = keep or tmp / "store"
+    if path.exists():
+        shutil.rmtree(path)
+    model = load_model(s.model, backend)
+    idx = ArticleIndex.create(
+        path,
+        model_id=model.model_id,
+        dimension=model.dimension,
+        chunk_tokens=s.chunk_tokens,
+        chunk_overlap=s.chunk_overlap,
+        index_type=s.index_type,
+        hnsw_threshold=s.hnsw_threshold,
+    )
+    grower = Grower(idx, base, noise=noise)
+    questions = bbc_questions([p.article for p in base], n_questions)
+    # held-out articles of about the median length: one added by ArticleIndex.add, one
+    # by `qa ingest FILE`
+    median = float(np.median([len(p.article.text) for p in base]))
+    article, other = sorted(held, key=lambda a: abs(len(a.text) - median))[:2]
+    txt = tmp / "held-out.txt"
+    txt.write_text(f"{other.title}\n\n{other.text}\n", encoding="utf-8")
+    txt_id = load_paths([txt]).articles[0].id
+    out["articles_added"] = {
+        "add": {"id": article.id, "bytes": len(article.text.encode())},
+        "qa_ingest": {"id": txt_id, "bytes": len(other.text.encode())},
+    }
+    rows = []
+    for n in sorted(sizes):
+        r: dict[str, Any] = {}
+        out[str(n)] = r
+        r["grow"] = grower.grow(n)
+        t_c, rep = timed(idx.compact)
+        r["compact"] = {
+            "seconds": round(t_c, 1),
+            "faiss": rep.faiss,
+            "bytes_written": rep.bytes_written,
+            "segments_before": rep.segments_before,
+        }
+        r["disk_mb"] = round(dir_mb(path), 1)
+        r["articles"], r["chunks"] = idx.count("articles"), idx.count("chunks")
+        r["sentences"] = idx.count("sentences")
+        print(
+            f"   {r['chunks']:,} chunks ({r['articles']:,} articles, {r['sentences']:,} "
+            f"sentences): grown in {r['grow']['commit_s']:.0f} s, compacted ({rep.faiss}) in "
+            f"{t_c:.0f} s, {r['disk_mb']:,.0f} MiB on disk",
+            flush=True,
+        )
+        # the same two articles at every size: added, then deleted again
+        common = {"path": str(path), "backend": backend, "model": s.model}
+        r["add"] = _run_probe({**common, "op": "add", "article": article.to_dict()})
+        r["delete"] = _run_probe({**common, "op": "delete", "article_id": article.id})
+        r["qa_ingest"] = _qa_process(["ingest", str(txt)], path, backend)
+        r["qa_delete"] = _qa_process(["delete", txt_id], path, backend)
+        r["serve"] = _run_probe(
+            {**common, "op": "serve", "questions": questions, "recall": rep.faiss == "ivf"}
+        )
+        r["disk_mb_after"] = round(dir_mb(path), 1)
+        idx.refresh()
+        sv = r["serve"]
+        rec = sv.get("recall_at_10", {})
+        rows.append(
+            [
+                f"{r['chunks']:,}",
+                f"{r['add']['op_s']:.2f} ({r['add']['op_s'] - r['add']['prepare_s']:.2f}) / "
+                f"{r['add']['load_s']:.2f}",
+                f"{r['delete']['op_s']:.2f} / {r['delete']['load_s']:.2f}",
+                f"{r['add']['op_write_bytes'] / 1e6:.2f} / "
+                f"{r['delete']['op_write_bytes'] / 1e6:.2f}",
+                f"{r['add']['peak_rss_mb']:,.0f} / {r['delete']['peak_rss_mb']:,.0f}",
+                f"{r['qa_ingest']['process_s']:.1f} / {r['qa_delete']['process_s']:.1f}",
+                f"{sv['retrieve_ms']['p50']:.1f} / {sv['retrieve_ms']['p95']:.1f}",
+                f"{sv['ask_ms']['p50']:.0f} / {sv['ask_ms']['p95']:.0f}",
+                f"{sv['peak_rss_mb']:,.0f}",
+                f"{r['compact']['seconds']:.1f} ({rep.faiss})",
+                (
+                    f"{rec['chunks']['recall']:.3f} / {rec['sentences']['recall']:.3f}"
+                    if rec
+                    else "-"
+                ),
+                f"{r['disk_mb_after']:,.0f}",
+            ]
+        )
+        if save is not None:
+            save()
+    idx.close()
+    out["method"] = (
+        "one index grown from the prepared BBC base by committing copies of its articles "
+        f"(new ids, vectors plus {noise} relative Gaussian noise, renormalised) in batches of "
+        f"{grower.batch:,} articles, compacted at each size; then, each in a fresh process: "
+        f"ArticleIndex.load + add of one held-out BBC article ({article.id}, "
+        f"{len(article.text.encode()):,} bytes of text; encoding included, load timed apart, "
+        "start-up excluded) and load + delete of the same article; a whole `qa ingest FILE` "
+        f"of another ({other.id}, {len(other.text.encode()):,} bytes) and `qa delete ID` of "
+        "it; serving: QA engine, 5 warm-up questions, then "
+        f"{len(questions)} retrieve and {len(questions)} ask; peak RSS = VmHWM after them; "
+        "recall@10 of the index's vector search (IVF main segment + flat deltas) against "
+        "exact search over the same live fp16 vectors"
+    )
+    print(
+        table(
+            rows,
+            [
+                "chunks",
+                "add s (of it writing) / load s",
+                "delete s / load s",
+                "MB written add / del",
+                "peak MiB add / del",
+                "qa ingest / qa delete s",
+                "retrieve p50/p95 ms",
+                "ask p50/p95 ms",
+                "serve peak MiB",
+                "compact s",
+                "recall@10 chunk/sent",
+                "disk MiB",
+            ],
+        )
+    )
     print("   " + out["method"], flush=True)
 
 
@@ -980,9 +1545,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="small sizes (60 BBC articles, 60 questions, 5k chunks, 100k "
-        "synthetic vectors, 40 SQuAD questions on 3 articles): about 2-3 "
-        "minutes on an idle 2-core machine",
+        help="small sizes (60 BBC articles, 60 questions, 5k chunks, store sizes 1k and "
+        "3k, 100k synthetic vectors, 40 SQuAD questions on 3 articles): several minutes on "
+        "an idle 2-core machine (the store section alone takes about 3 minutes)",
     )
     p.add_argument(
         "--backend",
@@ -997,6 +1562,50 @@ def build_parser() -> argparse.ArgumentParser:
         help="corpus sizes in chunks for the latency section (default 10000,100000; quick 5000)",
     )
     p.add_argument(
+        "--store-sizes",
+        default=None,
+        metavar="N,N",
+        help="index sizes in chunks for the store section (default 1000,10000,100000; quick "
+        "1000,3000; add 1000000 for the issue's largest size: hours on 2 cores)",
+    )
+    p.add_argument(
+        "--store-questions",
+        type=int,
+        default=None,
+        metavar="N",
+        help="questions the store section's serving process times per size (default 100; quick 20)",
+    )
+    p.add_argument(
+        "--store-articles",
+        type=int,
+        default=None,
+        metavar="N",
+        help="BBC articles in the store section's base corpus (default all but 12 held out)",
+    )
+    p.add_argument(
+        "--store-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="build the store section's index here and keep it (default: a temporary folder)",
+    )
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the prepared (chunked, embedded) BBC base of the latency and store "
+        "sections is cached (default $TMPDIR/qa-bench-cache)",
+    )
+    p.add_argument(
+        "--noise",
+        type=float,
+        default=0.3,
+        metavar="X",
+        help="relative norm of the Gaussian noise added to the vectors of copied articles "
+        "in the latency and store sections (default 0.3: cosine about 0.96 to the original)",
+    )
+    p.add_argument(
         "--synthetic",
         type=int,
         default=None,
@@ -1008,7 +1617,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="BBC articles to ingest (default all 2,225; quick 60)",
+        help="BBC articles to ingest, and the base the latency section grows from "
+        "(default all 2,225; quick 60)",
     )
     p.add_argument(
         "--questions",
@@ -1066,6 +1676,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     q = args.quick
     backend = args.backend or os.environ.get("QA_BACKEND") or "torch"
     sizes = [int(s) for s in (args.sizes or ("5000" if q else "10000,100000")).split(",")]
+    store_sizes = [
+        int(s) for s in (args.store_sizes or ("1000,3000" if q else "1000,10000,100000")).split(",")
+    ]
+    n_store_q = args.store_questions or (20 if q else 100)
+    cache = args.cache or Path(tempfile.gettempdir()) / "qa-bench-cache"
     n_syn = args.synthetic or (100_000 if q else 1_000_000)
     n_art = args.articles or (60 if q else None)
     n_squad = args.squad_questions or (40 if q else 300)
@@ -1090,19 +1705,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         articles = bbc_articles(args.data, n_art)
         questions = bbc_questions(articles, n_questions)
         engine = None
-        if "ingest" not in skip or "latency" not in skip or "ann" not in skip:
+        if "ingest" not in skip or "ann" not in skip:
             with section("ingest", results, args.out) as out:
                 engine = bench_ingest(out, articles, backend, tmp / "bbc")
-        if "latency" not in skip and engine is not None and engine.index.chunks:
+        if "latency" not in skip:
             with section("latency", results, args.out) as out:
+                base, _ = prepared_base(args.data, cache, backend, n_art)
                 bench_latency(
-                    out, engine, sizes, questions, backend, tmp, profile=not args.no_profile
+                    out,
+                    base,
+                    sizes,
+                    questions,
+                    backend,
+                    tmp,
+                    profile=not args.no_profile,
+                    noise=args.noise,
+                )
+        if "store" not in skip:
+            with section("store", results, args.out) as out:
+                bench_store(
+                    out,
+                    args.data,
+                    store_sizes,
+                    backend,
+                    tmp,
+                    cache,
+                    n_store_q,
+                    args.store_articles,
+                    keep=args.store_dir,
+                    noise=args.noise,
+                    save=partial(_save, results, args.out),
                 )
         if "ann" not in skip:
             with section("ann", results, args.out) as out:
                 if engine is not None and engine.index.chunks:
                     idx = engine.index
-                    centers = np.vstack([idx.chunk_vectors, idx.sentence_vectors])
+                    centers = np.vstack(
+                        [
+                            vs.take(np.arange(len(vs)))
+                            for vs in (idx.chunk_vectors, idx.sentence_vectors)
+                        ]
+                    )
                     qv = engine.model.encode_queries(questions)
                 else:
                     rng = np.random.default_rng(0)
@@ -1120,10 +1763,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print("   skipped: onnxruntime/onnx not installed")
                 else:
                     n_texts = 60 if q else 500
-                    chunks = engine.index.chunks if engine is not None else []
+                    rows = engine.index.alive_chunk_rows() if engine is not None else []
                     texts = (
-                        [c.text for c in chunks[:: max(1, len(chunks) // n_texts)]]
-                        if chunks
+                        [
+                            engine.index.chunk_at(int(r)).text
+                            for r in rows[:: max(1, len(rows) // n_texts)]
+                        ]
+                        if engine is not None and len(rows)
                         else questions
                     )
                     bench_compare(out, texts[:n_texts], questions, rounds=2)
