@@ -1,11 +1,14 @@
-"""The fast CPU backend: the same sentence-transformers model run by ONNX Runtime, int8.
+"""The default backend: the same sentence-transformers model run by ONNX Runtime, int8.
 
-On first use the bundled (or given) model folder is exported to ONNX locally, its graph is
-fused (attention, GELU, skip-layer-norm) and its weights are quantised to int8 with ONNX
-Runtime's dynamic quantisation; nothing is downloaded. The result is cached in
-``cache_dir`` in the folder layout sentence-transformers uses (``onnx/model.onnx`` and
-``onnx/model_<dtype>_<config>.onnx`` beside the tokenizer and module files), so later
-processes only load it (about 0.3 s).
+The bundled (or given) model folder is exported to ONNX locally, its graph is fused
+(attention, GELU, skip-layer-norm) and its weights are quantised to int8 with ONNX Runtime's
+dynamic quantisation; nothing is downloaded. ``./run`` makes the export when it installs the
+project (``python -m embeddings.onnx_backend``); otherwise the first process that needs it
+does, saying so in a log line (about 10 s on 2 cores). The export is deterministic: the same
+installed model, packages and CPU preset give the same bytes. The result is cached in
+``cache_dir`` (default :func:`default_cache_dir`) in the folder layout sentence-transformers
+uses (``onnx/model.onnx`` and ``onnx/model_<dtype>_<config>.onnx`` beside the tokenizer and
+module files), so later processes only load it (about 0.3 s).
 
 The vectors live in the same space as the torch backend's (cosine > 0.98 per text on news
 prose; see ``tests/test_embeddings_onnx.py``), so the model id is unchanged: an index built
@@ -50,8 +53,8 @@ RECIPE_VERSION = 1
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".h5", ".msgpack", ".onnx")
 _SKIP_FILES = {"README.md", ".gitattributes"}
 _INSTALL_HINT = (
-    'the onnx backend needs ONNX Runtime: pip install "article-qa[onnx]" '
-    "(onnxruntime and onnx), or use --backend torch"
+    "the onnx backend needs onnxruntime and onnx (dependencies of article-qa: reinstall it "
+    "with ./run setup or pip install -e .), or use --backend torch"
 )
 
 
@@ -268,6 +271,12 @@ def _export(src: Path, folder: Path, preset: str) -> None:
         if target.is_file():  # another process finished it while we waited
             return
         t0 = time.perf_counter()
+        log.warning(
+            "onnx backend: exporting %s to %s (once per model and CPU, about 10 s; "
+            "./run setup does it ahead)",
+            src,
+            target,
+        )
         (folder / "onnx").mkdir(parents=True, exist_ok=True)
         # the tokenizer and module files: site-packages may be read-only, so the exported
         # graphs live beside a copy of them (sentence-transformers' folder layout)
@@ -412,3 +421,30 @@ def _pooling_mode(src: Path) -> str:
                 "the onnx backend; use --backend torch"
             )
     return "mean"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m embeddings.onnx_backend [MODEL]``: make the export now (``./run`` does).
+
+    Prints the int8 model file; an export already cached is only checked.
+    """
+    import argparse
+
+    from embeddings.factory import DEFAULT_MODEL, load_model
+    from embeddings.onnx_backend import OnnxModel  # not __main__'s class, when run with -m
+
+    p = argparse.ArgumentParser(
+        prog="python -m embeddings.onnx_backend",
+        description="Export the embedding model to ONNX int8 into the cache, offline.",
+    )
+    p.add_argument("model", nargs="?", default=DEFAULT_MODEL, help="default: %(default)s")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    model = load_model(args.model, "onnx")
+    assert isinstance(model, OnnxModel)
+    print(model.file)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

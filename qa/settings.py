@@ -44,15 +44,18 @@ class Settings:
     """Every knob of article-qa, with its environment variable in brackets."""
 
     data_dir: Path = field(default_factory=default_data_dir)
-    """Folder for caches (exported ONNX models) and the default index [QA_DATA_DIR]."""
+    """Folder of the default index [QA_DATA_DIR] (the onnx export is cached per user, in
+    ``embeddings.onnx_backend.default_cache_dir()``)."""
     index_dir: Path | None = None
     """The index folder; ``data_dir/index`` when None [QA_INDEX]."""
     seeds_dir: Path = SEEDS_DIR
     """Articles indexed on demand when ``ask`` or ``serve`` find no index [QA_SEEDS]."""
     model: str = "all-MiniLM-L6-v2"
     """Embedding model: the bundled all-MiniLM-L6-v2, a local folder or a cached name [QA_MODEL]."""
-    backend: Literal["torch", "onnx"] = "torch"
-    """Embedding backend: torch fp32, or onnx int8 (needs the ``onnx`` extra) [QA_BACKEND]."""
+    backend: Literal["torch", "onnx"] = "onnx"
+    """Embedding backend: onnx (ONNX Runtime, int8; the default) or torch (fp32). Their
+    vectors share one model id, so an index built with either is searched with the other
+    [QA_BACKEND]."""
     chunk_tokens: int = 180
     """Chunk size in cl100k tokens (about 216 MiniLM wordpieces, inside its 256 window)."""
     chunk_overlap: int = 1

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
-pytest.importorskip("onnx", reason="the onnx extra is not installed")
+pytest.importorskip("onnxruntime", reason="onnxruntime and onnx (dependencies) are not installed")
+pytest.importorskip("onnx", reason="onnxruntime and onnx (dependencies) are not installed")
 
 SENTENCES = [
     "The Syrian Democratic Forces is preparing for a slog: between two and three months, "
@@ -36,6 +36,14 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def torch_model():
+    """The torch fp32 backend (the shared ``model`` fixture is the default backend, onnx)."""
+    from embeddings import load_model
+
+    return load_model(backend="torch")
+
+
+@pytest.fixture(scope="session")
 def onnx_model(onnx_cache: Path):
     from embeddings import resolve_model_path
     from embeddings.onnx_backend import OnnxModel
@@ -44,27 +52,27 @@ def onnx_model(onnx_cache: Path):
                      cache_dir=onnx_cache)
 
 
-def test_same_model_id_and_shape(onnx_model, model) -> None:
-    assert onnx_model.model_id == model.model_id == "all-MiniLM-L6-v2"
-    assert onnx_model.dimension == model.dimension == 384
-    assert onnx_model.max_tokens == model.max_tokens == 256
+def test_same_model_id_and_shape(onnx_model, torch_model) -> None:
+    assert onnx_model.model_id == torch_model.model_id == "all-MiniLM-L6-v2"
+    assert onnx_model.dimension == torch_model.dimension == 384
+    assert onnx_model.max_tokens == torch_model.max_tokens == 256
     v = onnx_model.encode(SENTENCES)
     assert v.shape == (len(SENTENCES), 384) and v.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     assert onnx_model.encode([]).shape == (0, 384)
 
 
-def test_vectors_match_torch(onnx_model, model) -> None:
+def test_vectors_match_torch(onnx_model, torch_model) -> None:
     texts = SENTENCES + [q for q, _ in QUESTIONS]
-    cos = (onnx_model.encode(texts) * model.encode(texts)).sum(axis=1)
+    cos = (onnx_model.encode(texts) * torch_model.encode(texts)).sum(axis=1)
     assert cos.min() > 0.98, cos
 
 
-def test_same_top1_as_torch(onnx_model, model) -> None:
-    docs_t = model.encode_documents(SENTENCES)
+def test_same_top1_as_torch(onnx_model, torch_model) -> None:
+    docs_t = torch_model.encode_documents(SENTENCES)
     docs_o = onnx_model.encode_documents(SENTENCES)
     for question, gold in QUESTIONS:
-        top_t = int(np.argmax(docs_t @ model.encode_queries([question])[0]))
+        top_t = int(np.argmax(docs_t @ torch_model.encode_queries([question])[0]))
         top_o = int(np.argmax(docs_o @ onnx_model.encode_queries([question])[0]))
         # an index built with torch is searchable with onnx queries
         top_mixed = int(np.argmax(docs_t @ onnx_model.encode_queries([question])[0]))
