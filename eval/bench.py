@@ -1358,11 +1358,9 @@ def onnx_available() -> bool:
 def bench_compare(out: dict[str, Any], texts: list[str], questions: list[str], rounds: int) -> None:
     from embeddings import load_model
     from embeddings.onnx_backend import OnnxModel
-    from qa.settings import Settings
 
-    cache = str(Settings.from_env().data_dir / "models")
     t_torch, torch_m = timed(lambda: load_model("all-MiniLM-L6-v2", "torch"))
-    t_onnx, onnx_m = timed(lambda: load_model("all-MiniLM-L6-v2", "onnx", cache_dir=cache))
+    t_onnx, onnx_m = timed(lambda: load_model("all-MiniLM-L6-v2", "onnx"))
     assert isinstance(onnx_m, OnnxModel)  # for its quantization and file, reported below
     models = {"torch fp32": torch_m, f"onnx int8 ({onnx_m.quantization})": onnx_m}
     tokens = count_tokens(texts)
@@ -1553,7 +1551,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend",
         choices=["torch", "onnx"],
         default=None,
-        help="embedding backend for ingest, latency and cold start (env QA_BACKEND; default torch)",
+        help="embedding backend for ingest, latency and cold start (env QA_BACKEND; default onnx)",
     )
     p.add_argument(
         "--sizes",
@@ -1674,7 +1672,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if skip - set(SECTIONS):
         build_parser().error(f"--skip takes {', '.join(SECTIONS)}; got {args.skip!r}")
     q = args.quick
-    backend = args.backend or os.environ.get("QA_BACKEND") or "torch"
+    backend = args.backend or os.environ.get("QA_BACKEND") or "onnx"
     sizes = [int(s) for s in (args.sizes or ("5000" if q else "10000,100000")).split(",")]
     store_sizes = [
         int(s) for s in (args.store_sizes or ("1000,3000" if q else "1000,10000,100000")).split(",")
@@ -1687,7 +1685,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_questions = args.questions or (60 if q else 200)
     has_onnx = onnx_available()
     if backend == "onnx" and not has_onnx:
-        build_parser().error("--backend onnx needs the onnx extra: pip install 'article-qa[onnx]'")
+        build_parser().error("--backend onnx needs onnxruntime and onnx: run ./run setup")
     results: dict[str, Any] = {
         "meta": {
             "argv": list(argv if argv is not None else sys.argv[1:]),
