@@ -29,6 +29,8 @@ class Answer:
         short_end: One past its end, or -1.
         short_score: The span reader's margin for the short answer over "no span" (above 0:
             the reader holds that the sentence answers the question); 0 when none.
+        short_value: The number a count or amount written in words stands for ("five" is
+            5, "three million" 3000000; ``text`` shows "Five (5)"), else None.
         citations: Numbered sources; ``article_text[c.start:c.end] == c.quote`` for each.
         passages: The passages retrieved for the question, best first.
         abstained: True when the articles do not hold the answer; ``text`` says so and
@@ -55,6 +57,7 @@ class Answer:
     short_start: int = -1
     short_end: int = -1
     short_score: float = 0.0
+    short_value: int | None = None
     confidence: float = 0.0
     query: str = ""
     expansions: list[Expansion] = field(default_factory=list)
@@ -72,6 +75,7 @@ class Answer:
             "short_start": self.short_start,
             "short_end": self.short_end,
             "short_score": round(float(self.short_score), 4),
+            "short_value": self.short_value,
             "abstained": self.abstained,
             "confidence": round(float(self.confidence), 4),
             "mode": self.mode,

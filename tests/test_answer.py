@@ -225,6 +225,28 @@ def test_an_amount_keeps_its_currency_and_unit(model, tmp_path):
     assert "$3m" in library.short, library.text
 
 
+def test_a_count_written_in_words_is_read_as_a_number(model, tmp_path):
+    """ "How many" answered by words gives the number too ("Five (5)"); digits, and counts
+    the words leave vague ("hundreds"), are shown as written."""
+    from qa.articles import make_article
+    from qa.engine import QA
+    from qa.settings import Settings
+
+    text = (
+        "Five firefighters were treated for smoke inhalation after the warehouse blaze, the "
+        "fire service said.\n\n"
+        "Hundreds of residents were moved from nearby streets overnight.\n\n"
+        "The building had stood empty for twenty-one years."
+    )
+    qa = QA(Settings(data_dir=tmp_path, index_dir=tmp_path / "index"))
+    qa.add_articles([make_article(text, title="Warehouse fire", source="Test News")])
+    crew = qa.ask("How many firefighters were treated?")
+    assert crew.short.lower() == "five" and crew.short_value == 5, crew.text
+    assert crew.text.startswith("Five (5) [1]"), crew.text
+    moved = qa.ask("How many residents were moved?")
+    assert moved.short_value is None and "(" not in moved.text.split("[1]")[0], moved.text
+
+
 def test_dates_are_resolved_against_the_article_date():
     """A weekday or a relative day names a day relative to the article's date; a date that
     names itself, or a span of days, is left as written."""

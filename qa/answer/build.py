@@ -33,12 +33,39 @@ class ShortAnswer:
             the sentence answers the question).
         resolved: For a date written relative to the article's date ("Monday evening"), the
             day it names ("10 September 2018"), else "".
+        counts: It is a count or amount (a number-like entity), whose words may be a
+            number (:func:`number_in_words`).
     """
 
     start: int
     end: int
     score: float
     resolved: str = ""
+    counts: bool = False
+
+
+#: Entity labels whose words may spell a number.
+NUMBER_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+
+
+def number_in_words(text: str) -> int | None:
+    """The number a count written in words stands for: "five" 5, "twenty-one" 21, "three
+    million" 3000000 (text2num); None for digits, vague plurals ("hundreds"), a leading
+    article or anything else.
+
+    Example:
+        >>> number_in_words("seven thousand"), number_in_words("177"), number_in_words("dozens")
+        (7000, None, None)
+    """
+    from text_to_num import text2num
+
+    t = " ".join(text.lower().split())
+    if not t or any(c.isdigit() for c in t) or t.endswith("s"):
+        return None
+    try:
+        return int(text2num(t, "en"))
+    except ValueError:
+        return None
 
 
 def window(index: IndexReader, cand: Candidate) -> tuple[str, int, int]:
@@ -99,7 +126,7 @@ def short_span(
             )
             else ""
         )
-        return ShortAnswer(start, end, span.margin, resolved)
+        return ShortAnswer(start, end, span.margin, resolved, ent.label in NUMBER_LABELS)
     span = reading.best()
     if span is None:
         return None
@@ -231,10 +258,12 @@ def sentence_answer(
     short = article.text[span[0] : span[1]] if span else ""
     if short_answer and short_answer.resolved:
         short = f"{short} ({short_answer.resolved})"
+    value = number_in_words(short) if short_answer and short_answer.counts else None
     body = citations[0].quote + " [1]"
     if len(citations) > 1:
         body = f"{citations[1].quote} [2] {body}"
-    text = f"{short[:1].upper() + short[1:]} [1]\n\n{body}" if short else body
+    shown = f"{short} ({value:,})" if value is not None else short
+    text = f"{shown[:1].upper() + shown[1:]} [1]\n\n{body}" if short else body
     return Answer(
         question=question,
         text=text,
@@ -245,6 +274,7 @@ def sentence_answer(
         short_start=span[0] if span else -1,
         short_end=span[1] if span else -1,
         short_score=short_answer.score if short_answer else 0.0,
+        short_value=value,
         confidence=confidence,
         query=result.query,
         expansions=result.expansions,
