@@ -309,11 +309,14 @@ class ArticleIndex:
                     "which indexes the seed articles on first use)"
                 )
             _convert_legacy(path)
-        elif any(path.glob("gen-*")):  # a conversion that died removing the old format
+        elif any(path.glob("gen-*")) or (path / ".convert").exists():
+            # a conversion that died after its database was in place, removing the old format
+            # or its work folder
             from qa.legacy_index import remove_legacy
 
             with contextlib.suppress(IndexLockedError), cls(path, {}).write_lock(timeout=0):
                 remove_legacy(path)
+                shutil.rmtree(path / ".convert", ignore_errors=True)
         try:
             conn = store.connect(db)
             meta = store.get_meta(conn)
