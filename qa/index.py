@@ -523,7 +523,10 @@ class ArticleIndex:
         with self._db_lock:
             if conn.in_transaction:
                 conn.execute("COMMIT")
-            conn.execute("BEGIN")
+            # the finder writes the bands of the batch (rolled back after): a deferred
+            # transaction could not take the write lock once another process had committed
+            # ("database is locked"); this one waits for it instead
+            conn.execute("BEGIN IMMEDIATE")
             try:
                 finder = StoredFinder(conn, self._text_of_id, apart=self.apart)
                 for a in articles:
