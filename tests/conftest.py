@@ -14,8 +14,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "national-post-hajin.txt"
 SEED_QUESTION = "How long does the SDF expect the fight to last?"
-SEED_SENTENCE = ("The Syrian Democratic Forces is preparing for a slog: between two and three "
-                 "months, according to one senior official with the militia.")
+SEED_SENTENCE = (
+    "The Syrian Democratic Forces is preparing for a slog: between two and three "
+    "months, according to one senior official with the militia."
+)
 DATA = ROOT.parent / "shared" / "data"
 #: A format-2 index (generation folders) written by the code of 34a007f: the seed article,
 #: BBC business/010 and tech/039, and an edited copy of business/010 kept as its copy
@@ -25,13 +27,17 @@ LEGACY_INDEX = ROOT / "tests" / "data" / "legacy-format2"
 LEGACY_ANSWERS = {
     SEED_QUESTION: ("between two and three months", "1e1e9d0c4a9afa93", SEED_SENTENCE),
     "How much did the US government demand from the tobacco companies?": (
-        "£155bn", "ef9c31ac1d4828c1",
+        "£155bn",
+        "ef9c31ac1d4828c1",
         "The demand for $280bn (£155bn) - filed by the Clinton administration in 1999 - was "
-        "rejected in a 2-1 decision."),
+        "rejected in a 2-1 decision.",
+    ),
     "Who is the FBI warning about a virus?": (
-        "The US Federal Bureau of Investigation", "7cf80580d2f9cf33",
+        "The US Federal Bureau of Investigation",
+        "7cf80580d2f9cf33",
         "The US Federal Bureau of Investigation is warning that a computer virus is being "
-        "spread via e-mails that purport to be from the FBI."),
+        "spread via e-mails that purport to be from the FBI.",
+    ),
 }
 
 
