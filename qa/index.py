@@ -1312,8 +1312,14 @@ class ArticleIndex:
         if deltas_only:
             segs = [s for s in segs if s[0].kind == "delta"][-MAX_DELTAS:]
         before = len(rd.segments)
+        # nothing to do: no segment, or one whole main segment (a single delta still becomes
+        # the main one: flat, or IVF when the index is to be approximate)
         if len(segs) <= 1 and (
-            not segs or rd.chunk_alive[segs[0][0].chunk_lo : segs[0][0].chunk_hi].all()
+            not segs
+            or (
+                (deltas_only or segs[0][0].kind == "main")
+                and rd.chunk_alive[segs[0][0].chunk_lo : segs[0][0].chunk_hi].all()
+            )
         ):
             n_c = int(rd.chunk_alive.sum())
             return CompactReport(
