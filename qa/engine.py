@@ -248,13 +248,17 @@ class QA:
             )
             work.reuse_loaded(self._index)
             todo, copies, kept_copies = list(articles), [], []
-            if group_copies and todo:
-                known = {c.article.id: c.article.content_hash for c in work.copies}
-                kept_copies = [a.id for a in todo if known.get(a.id) == a.content_hash]
-                fresh = [a for a in todo if known.get(a.id) != a.content_hash]
-                found = work.find_copies(fresh)
-                todo, copies = found.unique, found.copies
-            report = work.add(todo, self.model, show_progress=show_progress, copies=copies)
+            # copies are found and written under one hold of the folder's lock: two ingests
+            # holding copies of each other's articles group them, not index both
+            with work.write_lock():
+                work.refresh()
+                if group_copies and todo:
+                    known = {c.article.id: c.article.content_hash for c in work.copies}
+                    kept_copies = [a.id for a in todo if known.get(a.id) == a.content_hash]
+                    fresh = [a for a in todo if known.get(a.id) != a.content_hash]
+                    found = work.find_copies(fresh)
+                    todo, copies = found.unique, found.copies
+                report = work.add(todo, self.model, show_progress=show_progress, copies=copies)
             self._index = work
             if kept_copies:
                 report = replace(report, copies=report.copies + kept_copies)

@@ -227,6 +227,7 @@ class ArticleIndex:
         self._conn: sqlite3.Connection | None = conn
         self._db_lock = threading.RLock()
         self._reader: _Reader | None = None
+        self._lock_depth = 0  # write_lock nesting in this object
         # row -> (id, source, date, content hash, first sentence row, end sentence row)
         self._article_meta: dict[int, tuple[str, str, str, str, int, int]] = {}
         self.article_row: dict[str, int] = {}
@@ -1449,9 +1450,19 @@ class ArticleIndex:
     def write_lock(self, timeout: float = 600.0) -> Iterator[None]:
         """Hold the index folder's write lock; waits for another writer up to ``timeout``.
 
+        Re-entrant within one index object (an ``add`` inside a caller's lock does not wait
+        on itself).
+
         Raises:
             IndexLockedError: The lock was not free within ``timeout`` seconds.
         """
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
         self.path.mkdir(parents=True, exist_ok=True)
         with open(self.path / _LOCK, "a+") as f:
             deadline = time.monotonic() + timeout
@@ -1466,9 +1477,11 @@ class ArticleIndex:
                             f"{timeout:.0f}s. Try again when it has finished"
                         ) from None
                     time.sleep(0.1)
+            self._lock_depth = 1
             try:
                 yield
             finally:
+                self._lock_depth = 0
                 fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
