@@ -305,7 +305,7 @@ def backs(
         claim: A sentence of an answer, markers removed.
         source: The source sentence (with its acronyms expanded, where they are).
         similarity: Their embedding cosine similarity, when known.
-        known: Whether a stemmed term occurs in the index (``BM25Index.knows``).
+        known: Whether a stemmed term occurs in the index (``qa.store.Lexical.knows``).
     """
     c = set(terms(claim))
     if not c:

@@ -1,5 +1,7 @@
-"""The lexical half of retrieval: BM25 over chunks with bm25s (Snowball stemming, English
-stop words), plus the word tokenizer the answerer shares with it."""
+"""The lexical half of retrieval: the word tokenizer BM25 reads text with (Snowball
+stemming, bm25s's English stop words), shared with the answerer, and :class:`BM25Index`, the
+in-memory bm25s index that the index's FTS5 tables (:class:`qa.store.Lexical`) replaced and
+are checked against (``tests/test_lexical_store.py``, ``python -m eval.lexical``)."""
 
 from __future__ import annotations
 
@@ -62,10 +64,10 @@ def query_terms(text: str) -> list[str]:
 
 
 class BM25Index:
-    """BM25 scores of every chunk for a query.
+    """BM25 scores of every row of a fixed corpus for a query (bm25s, k1 1.2, b 0.75).
 
-    Rows are the index's chunk rows; the whole corpus is re-indexed on every write
-    (bm25s has no incremental add), which takes about a second per 10,000 chunks.
+    The reference :class:`qa.store.Lexical` is measured against: bm25s has no incremental
+    add, so an index built on it re-indexed the whole corpus on every write.
     """
 
     def __init__(self, model: bm25s.BM25 | None = None, size: int = 0) -> None:
