@@ -944,23 +944,41 @@ def _run_probe(spec: dict[str, Any], timeout: float = 3600) -> dict[str, Any]:
     return out
 
 
-def _qa_process(args: list[str], index: Path, backend: str) -> dict[str, Any]:
-    """A whole fresh ``qa`` process on the index: wall seconds and its peak memory."""
-    import resource
+_HWM_QA = (
+    "import atexit, sys\n"
+    "def hwm():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            sys.stderr.write('\\nQA_HWM_KB ' + line.split()[1] + '\\n')\n"
+    "atexit.register(hwm)\n"
+    "from qa.cli import main\n"
+    "sys.argv[0] = 'qa'\n"
+    "sys.exit(main())\n"
+)
 
+
+def _qa_process(args: list[str], index: Path, backend: str) -> dict[str, Any]:
+    """A whole fresh ``qa`` process on the index: wall seconds and its own peak memory
+    (``VmHWM`` read by the process as it exits: the ``ru_maxrss`` of a child forked from a
+    large parent counts the parent's pages too)."""
     env = dict(os.environ, QA_INDEX=str(index), QA_BACKEND=backend, HF_HUB_OFFLINE="1")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
-    p = subprocess.run(_qa_command() + args, env=env, capture_output=True, text=True, timeout=3600)
+    p = subprocess.run(
+        [sys.executable, "-c", _HWM_QA, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        cwd=ROOT,
+    )
     wall = time.perf_counter() - t
     if p.returncode != 0:
         raise RuntimeError(f"qa {' '.join(args)} exited {p.returncode}: {p.stderr[-600:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    hwm = [ln.split()[1] for ln in p.stderr.splitlines() if ln.startswith("QA_HWM_KB ")]
     return {
         "process_s": round(wall, 2),
-        # the largest child so far: exact when this child is the largest
-        "children_peak_rss_mb": round(max(before, peak) / 1024),
-        "stdout_tail": p.stdout.strip().splitlines()[-1:] if p.stdout.strip() else [],
+        "peak_rss_mb": round(int(hwm[-1]) / 1024) if hwm else math.nan,
+        "stdout_tail": p.stdout.strip().splitlines()[-1:],
     }
 
 
