@@ -229,15 +229,15 @@ class ArticleIndex:
         self._reader: _Reader | None = None
         self._lock_depth = 0  # write_lock nesting in this object
         # row -> (id, source, date, content hash, first sentence row, end sentence row)
-        self._article_meta: dict[int, tuple[str, str, str, str, int, int]] = {}
-        self.article_row: dict[str, int] = {}
+        self._meta_rows: dict[int, tuple[str, str, str, str, int, int]] | None = {}
+        self._row_of: dict[str, int] = {}
         self._cache_articles: OrderedDict[int, Article] = OrderedDict()
         self._cache_chunks: OrderedDict[int, Chunk] = OrderedDict()
         self._cache_entities: OrderedDict[int, dict[int, list[Entity]]] = OrderedDict()
         self._strings: dict[int, str] = {0: ""}
-        self.acronyms = AcronymTable()
-        self.copies: list[Copy] = []
-        self.apart: list[tuple[str, str]] = []
+        self._acronyms: AcronymTable | None = AcronymTable()
+        self._copies: list[Copy] | None = []
+        self._apart: list[tuple[str, str]] | None = []
         self.bm25_chunks = store.Lexical(self._db(), "chunk_fts", 0, 0)
         self.bm25_sentences = store.Lexical(self._db(), "sentence_fts", 0, 0)
 
@@ -367,7 +367,9 @@ class ArticleIndex:
             conn.execute("BEGIN")
             try:
                 self.manifest = store.get_meta(conn) or self.manifest
-                self._read_small(conn)
+                lex = self.manifest.get("lex", {"chunks": [0, 0], "sentences": [0, 0]})
+                self.bm25_chunks = store.Lexical(conn, "chunk_fts", *lex["chunks"])
+                self.bm25_sentences = store.Lexical(conn, "sentence_fts", *lex["sentences"])
             except sqlite3.DatabaseError as e:
                 conn.execute("ROLLBACK")
                 raise IndexCorruptError(
@@ -377,31 +379,79 @@ class ArticleIndex:
         self._cache_articles.clear()
         self._cache_chunks.clear()
         self._cache_entities.clear()
+        # what readers need of every article, read on first use in this snapshot (a write
+        # looks up only the rows it changes, so its cost is not the index's size)
+        self._meta_rows = None
+        self._acronyms = None
+        self._copies = None
+        self._apart = None
 
-    def _read_small(self, conn: sqlite3.Connection) -> None:
-        self._article_meta = {
-            int(r): (i, s, d, h, lo, hi)
-            for r, i, s, d, h, lo, hi in conn.execute(
-                "SELECT row, id, source, date, content_hash, sent_lo, sent_hi FROM articles"
+    @property
+    def _article_meta(self) -> dict[int, tuple[str, str, str, str, int, int]]:
+        """row -> (id, source, date, content hash, first sentence row, end sentence row)."""
+        if self._meta_rows is None:
+            with self._db_lock:
+                self._meta_rows = {
+                    int(r): (i, s, d, h, lo, hi)
+                    for r, i, s, d, h, lo, hi in self._db().execute(
+                        "SELECT row, id, source, date, content_hash, sent_lo, sent_hi FROM articles"
+                    )
+                }
+            self._row_of = {m[0]: r for r, m in self._meta_rows.items()}
+        return self._meta_rows
+
+    @property
+    def article_row(self) -> dict[str, int]:
+        """Row of every live article id."""
+        _ = self._article_meta
+        return self._row_of
+
+    @property
+    def acronyms(self) -> AcronymTable:
+        """The acronym table mined from the live articles (their summed counts)."""
+        if self._acronyms is None:
+            table = AcronymTable()
+            with self._db_lock:
+                found = self._db().execute("SELECT kind, key, value, n FROM acronym_totals")
+                for kind, key, value, n in found:
+                    if kind == store.ACRONYM_PAIR:
+                        table.pairs[key][value] += n
+                    elif kind == store.ACRONYM_SEEN:
+                        table.acronyms[key] += n
+                    else:
+                        table.unbridged[key] += n
+            self._acronyms = table
+        return self._acronyms
+
+    @property
+    def copies(self) -> list[Copy]:
+        """The near-duplicate copies kept with indexed articles."""
+        if self._copies is None:
+            with self._db_lock:
+                docs = self._db().execute("SELECT doc FROM copies").fetchall()
+            self._copies = [Copy.from_dict(json.loads(d)) for (d,) in docs]
+        return self._copies
+
+    @property
+    def apart(self) -> list[tuple[str, str]]:
+        """Id pairs a person said are not one story."""
+        if self._apart is None:
+            with self._db_lock:
+                pairs = self._db().execute("SELECT a, b FROM apart ORDER BY rowid").fetchall()
+            self._apart = [(a, b) for a, b in pairs]
+        return self._apart
+
+    def _lookup_row(self, article_id: str) -> int | None:
+        """The row of a live article id, from memory when it is loaded, else one query."""
+        if self._meta_rows is not None:
+            return self._row_of.get(article_id)
+        with self._db_lock:
+            r = (
+                self._db()
+                .execute("SELECT row FROM articles WHERE id = ?", (article_id,))
+                .fetchone()
             )
-        }
-        self.article_row = {m[0]: r for r, m in self._article_meta.items()}
-        table = AcronymTable()
-        for kind, key, value, n in conn.execute("SELECT kind, key, value, n FROM acronym_totals"):
-            if kind == store.ACRONYM_PAIR:
-                table.pairs[key][value] += n
-            elif kind == store.ACRONYM_SEEN:
-                table.acronyms[key] += n
-            else:
-                table.unbridged[key] += n
-        self.acronyms = table
-        self.copies = [
-            Copy.from_dict(json.loads(d)) for (d,) in conn.execute("SELECT doc FROM copies")
-        ]
-        self.apart = [(a, b) for a, b in conn.execute("SELECT a, b FROM apart ORDER BY rowid")]
-        lex = self.manifest.get("lex", {"chunks": [0, 0], "sentences": [0, 0]})
-        self.bm25_chunks = store.Lexical(conn, "chunk_fts", *lex["chunks"])
-        self.bm25_sentences = store.Lexical(conn, "sentence_fts", *lex["sentences"])
+        return None if r is None else int(r[0])
 
     def refresh(self) -> bool:
         """Pick up what other processes committed since this index was loaded; returns
@@ -510,8 +560,16 @@ class ArticleIndex:
 
     def content_hash(self, article_id: str) -> str | None:
         """The content hash of an indexed article, or None."""
-        row = self.article_row.get(article_id)
-        return None if row is None else self._article_meta[row][3]
+        if self._meta_rows is not None:
+            row = self._row_of.get(article_id)
+            return None if row is None else self._meta_rows[row][3]
+        with self._db_lock:
+            r = (
+                self._db()
+                .execute("SELECT content_hash FROM articles WHERE id = ?", (article_id,))
+                .fetchone()
+            )
+        return None if r is None else str(r[0])
 
     def find_copies(self, articles: Sequence[Article]) -> DuplicateCheck:
         """Split new articles into those to index and near-duplicate copies of indexed (or
@@ -531,7 +589,7 @@ class ArticleIndex:
             try:
                 finder = StoredFinder(conn, self._text_of_id, apart=self.apart)
                 for a in articles:
-                    if a.id in self.article_row:  # an update: compared as it is now
+                    if self._lookup_row(a.id) is not None:  # an update: compared as it is now
                         finder.remove(a.id)
                 return find_copies(articles, finder=finder, article_of=self._article_or_none)
             finally:
@@ -543,7 +601,7 @@ class ArticleIndex:
         return None if got is None else got.text
 
     def _article_or_none(self, article_id: str) -> Article | None:
-        row = self.article_row.get(article_id)
+        row = self._lookup_row(article_id)
         if row is None:
             return None
         try:
@@ -607,7 +665,9 @@ class ArticleIndex:
             self._reader = rd
         return rd
 
-    def _load_reader(self, old: _Reader | None) -> _Reader:
+    def _load_reader(self, old: _Reader | None, *, with_faiss: bool = True) -> _Reader:
+        """Read the segments (reusing those ``old`` holds); ``with_faiss=False`` leaves their
+        FAISS indexes unread (None), for a compaction, which needs only rows and vectors."""
         import faiss
 
         rd = _Reader()
@@ -616,23 +676,27 @@ class ArticleIndex:
         with self._db_lock:
             segs = store.read_segments(self._db())
         parts: list[SegmentArrays] = []
-        cvec: list[tuple[int, np.ndarray]] = []
-        svec: list[tuple[int, np.ndarray]] = []
+        cvec: list[tuple[int, store.RowFile]] = []
+        svec: list[tuple[int, store.RowFile]] = []
         for seg, blob in segs:
             cached = old.segments.get(seg.id) if old else None
+            if cached is not None and with_faiss and cached[4] is None:
+                cached = None
             if cached is None:
                 folder = self.path / store.SEGMENTS / seg.folder
                 f = self.path / store.DB_NAME  # the file being read, named in the error
                 try:
                     arrays = SegmentArrays.from_blob(blob)
                     f = folder / "chunks.npy"
-                    cv = np.load(f, mmap_mode="r")
+                    cv = store.RowFile(f)
                     f = folder / "sentences.npy"
-                    sv = np.load(f, mmap_mode="r")
-                    f = folder / "chunks.faiss"
-                    cf = faiss.read_index(str(f))
-                    f = folder / "sentences.faiss"
-                    sf = faiss.read_index(str(f))
+                    sv = store.RowFile(f)
+                    cf = sf = None
+                    if with_faiss:
+                        f = folder / "chunks.faiss"
+                        cf = faiss.read_index(str(f))
+                        f = folder / "sentences.faiss"
+                        sf = faiss.read_index(str(f))
                 except (OSError, ValueError, RuntimeError, EOFError) as e:
                     raise IndexCorruptError(
                         f"{f} is damaged or missing ({e}); segment {seg.folder} of the index "
@@ -910,7 +974,9 @@ class ArticleIndex:
                     continue
                 (replaced if old is not None else added).append(a.id)
                 todo.append(a)
-            demoted = {c.article.id: c.of for c in copies if c.article.id in self.article_row}
+            demoted = {
+                c.article.id: c.of for c in copies if self._lookup_row(c.article.id) is not None
+            }
             prepared = self.prepare(todo, model, show_progress=show_progress, batch_size=batch_size)
             grouped = bool(copies) or bool(apart) or bool(separate)
             if prepared or demoted or grouped:
@@ -1069,7 +1135,7 @@ class ArticleIndex:
                 conn.execute("COMMIT")
             conn.execute("BEGIN IMMEDIATE")
             try:
-                gone = [self.article_row[i] for i in remove if i in self.article_row]
+                gone = [r for r in map(self._lookup_row, remove) if r is not None]
                 self._delete_rows(conn, gone, lex, counts)
                 finder = dup.StoredFinder(conn, self._text_of_id)
                 for i in remove:
@@ -1263,9 +1329,15 @@ class ArticleIndex:
         """
         with self.write_lock():
             conn = self._open_for_write()
-            present = [i for i in article_ids if i in self.article_row]
+            rows = {i: self._lookup_row(i) for i in article_ids}
+            present = [i for i in article_ids if rows[i] is not None]
             ids = set(article_ids)
-            copy_ids = [c.article.id for c in self.copies if c.article.id in ids]
+            with self._db_lock:
+                copy_ids = [
+                    i
+                    for i in article_ids
+                    if self._db().execute("SELECT 1 FROM copies WHERE id = ?", (i,)).fetchone()
+                ]
             if not present and not copy_ids:
                 return []
             lex = {k: list(v) for k, v in self.manifest["lex"].items()}
@@ -1275,7 +1347,7 @@ class ArticleIndex:
                     conn.execute("COMMIT")
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    self._delete_rows(conn, [self.article_row[i] for i in present], lex, counts)
+                    self._delete_rows(conn, [rows[i] for i in present], lex, counts)  # type: ignore[misc]
                     finder = dup.StoredFinder(conn, self._text_of_id)
                     for i in present:
                         finder.remove(i)
@@ -1308,7 +1380,7 @@ class ArticleIndex:
 
     def _compact(self, *, deltas_only: bool) -> CompactReport:
         t0 = time.perf_counter()
-        rd = self._load_reader(None)
+        rd = self._load_reader(None, with_faiss=False)
         segs = list(rd.segments.values())
         if deltas_only:
             segs = [s for s in segs if s[0].kind == "delta"][-MAX_DELTAS:]
@@ -1518,9 +1590,12 @@ def _write_merged(
         )
         pos = 0
         for s in segs:
-            part: np.ndarray = s[col]  # type: ignore[assignment]
-            arr[pos : pos + len(part)] = part
-            pos += len(part)
+            src = np.load(s[col].path, mmap_mode="r")  # type: ignore[union-attr]
+            for i in range(0, len(src), 100_000):
+                block = src[i : i + 100_000]
+                arr[pos : pos + len(block)] = block
+                pos += len(block)
+            del src
         arr.flush()
         live = np.flatnonzero(alive[lo:hi])
         vecs = np.asarray(arr[live], dtype=np.float32) if faiss_kind == "flat" else arr

@@ -249,14 +249,80 @@ def read_segments(conn: sqlite3.Connection) -> list[tuple[Segment, bytes]]:
 # ---- vectors ----------------------------------------------------------------------------
 
 
+class RowFile:
+    """The rows of a 2-d ``.npy`` file, read on demand with ``os.pread``.
+
+    Not a memory map: rows read that way are counted in the process's memory, and the
+    kernel's read-ahead around each page fault pulled in far more than the rows asked for
+    (2.9 GB of a 1M-chunk index's vectors after 40 questions). Runs of consecutive rows
+    (the sentences of a chunk) are read in one call.
+
+    Raises:
+        ValueError: The file is not a whole 2-d array (truncated, or not an .npy file).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        with open(self.path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            self._offset = f.tell()
+        if fortran or len(shape) != 2:
+            raise ValueError(f"{self.path} is not a 2-d C-order array")
+        self.shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
+        self.dtype = np.dtype(dtype)
+        self._row = self.dtype.itemsize * self.shape[1]
+        size = self.path.stat().st_size
+        if size < self._offset + self._row * self.shape[0]:
+            raise ValueError(f"{self.path} is truncated ({size} bytes for {self.shape[0]} rows)")
+        self._fd = os.open(self.path, os.O_RDONLY)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
+
+    def _read(self, first: int, count: int) -> np.ndarray:
+        data = os.pread(self._fd, count * self._row, self._offset + first * self._row)
+        if len(data) != count * self._row:
+            raise ValueError(f"{self.path} is truncated")
+        return np.frombuffer(data, dtype=self.dtype).reshape(count, self.shape[1])
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        if isinstance(rows, slice):
+            start, stop, step = rows.indices(self.shape[0])
+            if step != 1:
+                raise ValueError("RowFile slices take every row")
+            return self._read(start, max(0, stop - start))
+        idx = np.atleast_1d(np.asarray(rows, dtype=np.int64))
+        out = np.empty((len(idx), self.shape[1]), dtype=self.dtype)
+        if not len(idx):
+            return out
+        if (idx < 0).any() or (idx >= self.shape[0]).any():
+            raise IndexError(f"row out of range in {self.path}")
+        order = np.argsort(idx, kind="stable")
+        srt = idx[order]
+        breaks = np.flatnonzero(np.diff(srt) != 1) + 1
+        for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(srt)]):
+            block = self._read(int(srt[lo]), int(srt[hi - 1] - srt[lo] + 1))
+            out[order[lo:hi]] = block[srt[lo:hi] - srt[lo]]
+        return out
+
+
 class VectorSet:
     """The vectors of one kind (chunks or sentences) over all segments, by global row.
 
-    Rows are looked up in the segments' fp16 files (memory-mapped: only the rows read are
-    paged in) and returned as float32. ``vs[rows]`` accepts an int or an array of rows.
+    Rows are read from the segments' fp16 files (:class:`RowFile`) and returned as
+    float32. ``vs[rows]`` accepts an int or an array of rows.
     """
 
-    def __init__(self, parts: Sequence[tuple[int, np.ndarray]], dim: int) -> None:
+    def __init__(self, parts: Sequence[tuple[int, RowFile | np.ndarray]], dim: int) -> None:
         self._parts = [(lo, arr) for lo, arr in parts if len(arr)]
         self._los = np.array([lo for lo, _ in self._parts], dtype=np.int64)
         self._his = np.array([lo + len(a) for lo, a in self._parts], dtype=np.int64)
@@ -316,6 +382,10 @@ def faiss_index(
     return index
 
 
+#: Above this many vectors an IVF index stores product-quantised codes, not 8-bit ones.
+PQ_ABOVE = 2_000_000
+
+
 def ivf_index(
     arr: np.ndarray,
     live: np.ndarray,
@@ -328,7 +398,8 @@ def ivf_index(
     """An IVF index over 8-bit scalar-quantised codes of the rows ``live`` of ``arr`` (fp16
     or fp32, possibly memory-mapped: it is read in batches, never whole as float32), with
     ids ``live + lo`` (or ``ids``). Trained on up to 64 sampled vectors per list; ``nlist``
-    defaults to ``4 * sqrt(n)``; searches probe up to 64 lists.
+    defaults to ``4 * sqrt(n)``; searches probe up to 64 lists. Above :data:`PQ_ABOVE`
+    vectors the codes are product-quantised (``dim / 8`` bytes each).
     """
     import faiss
 
@@ -339,9 +410,15 @@ def ivf_index(
     n_train = min(n, 64 * nlist)
     sample = np.asarray(arr[np.sort(rng.choice(live, n_train, replace=False))], dtype=np.float32)
     quantizer = faiss.IndexFlatIP(dim)
-    index: Any = faiss.IndexIVFScalarQuantizer(
-        quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-    )
+    index: Any
+    if n > PQ_ABOVE and dim % 8 == 0:
+        # product quantisation, dim / 8 bytes a vector: a 1M-chunk index has 5M sentence
+        # vectors, 1.9 GB as 8-bit codes; candidates are re-scored on the fp16 rows anyway
+        index = faiss.IndexIVFPQ(quantizer, dim, nlist, dim // 8, 8, faiss.METRIC_INNER_PRODUCT)
+    else:
+        index = faiss.IndexIVFScalarQuantizer(
+            quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
     index.train(sample)
     index.nprobe = max(1, min(nlist, 64))
     all_ids = (live + lo).astype(np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
@@ -410,6 +487,9 @@ class Lexical:
     #: part in finding candidates (they still count in every score).
     LARGE = 20_000
     COMMON_SHARE = 0.02
+    #: ... and neither do words in more than this many rows (FTS5 scores every row that
+    #: holds a word it is given before it keeps the best: at 5M sentence rows, 2% is 100k).
+    MAX_MATCHES = 20_000
 
     def __init__(self, conn: sqlite3.Connection, table: str, n_docs: int, total_len: int) -> None:
         self._conn = conn
@@ -446,7 +526,8 @@ class Lexical:
         if not known or n <= 0:
             return np.zeros(0, dtype=np.int64)
         if self.size > self.LARGE:
-            rare = [t for t in known if self.df(t) <= self.COMMON_SHARE * self.size]
+            most = min(self.COMMON_SHARE * self.size, self.MAX_MATCHES)
+            rare = [t for t in known if self.df(t) <= most]
             known = rare or sorted(known, key=self.df)[:2]
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in known)
         rows = self._conn.execute(
