@@ -537,3 +537,28 @@ def test_ivf_main_segment_filters_deleted_rows_and_sits_beside_deltas(
         assert r not in idx.search_chunks(np.asarray(idx.chunk_vectors[r]), 10).tolist()
     q = model.encode_queries(["Why was the ferry to Islay cancelled?"])[0]
     assert idx.chunk_at(int(idx.search_chunks(q, 1)[0])).text.startswith("The ferry to Islay")
+
+
+def test_product_quantised_ivf_above_its_threshold(
+    tmp_path: Path, model, monkeypatch, bbc_articles
+):
+    """Above store.PQ_ABOVE vectors the IVF codes are product-quantised: the index is an
+    IVF-PQ, and searches still find what they found over the exact vectors."""
+    import faiss
+
+    monkeypatch.setattr(store, "PQ_ABOVE", 100)
+    path = tmp_path / "idx"
+    idx = ArticleIndex.create(
+        path, model_id=model.model_id, dimension=model.dimension, index_type="ivf"
+    )
+    idx.add(bbc_articles[:20], model)
+    idx.compact()
+    idx = ArticleIndex.load(path)
+    rd = idx._ready()
+    ((_, _, _, _, _, sentence_faiss),) = rd.segments.values()
+    assert isinstance(faiss.downcast_index(sentence_faiss), faiss.IndexIVFPQ)
+    q = model.encode_queries(["What did the mobile phone makers announce?"])[0]
+    live = np.flatnonzero(rd.sentence_alive)
+    exact = live[np.argsort(-(idx.sentence_vectors[live] @ q))[:10]]
+    found = idx.search_sentences(q, 10)
+    assert len(set(found.tolist()) & set(exact.tolist())) >= 5, (found, exact)
