@@ -1585,32 +1585,35 @@ def _write_merged(
     tmp = folder.parent / f".{folder.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    out = {}
     for name, (lo, hi), alive, col in (
         ("chunks", chunk_range, rd.chunk_alive, 2),
         ("sentences", sent_range, rd.sentence_alive, 3),
     ):
-        arr = np.lib.format.open_memmap(
-            tmp / f"{name}.npy", mode="w+", dtype=np.float16, shape=(hi - lo, dim)
-        )
-        pos = 0
-        for s in segs:
-            src = np.load(s[col].path, mmap_mode="r")  # type: ignore[union-attr]
-            for i in range(0, len(src), 100_000):
-                block = src[i : i + 100_000]
-                arr[pos : pos + len(block)] = block
-                pos += len(block)
-            del src
-        arr.flush()
+        # written and read back with plain file I/O, not memory maps: at 1M chunks the
+        # sentence file is 3.9 GB, and mapped pages count in the process's memory
+        path = tmp / f"{name}.npy"
+        header = {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(np.float16)),
+            "fortran_order": False,
+            "shape": (hi - lo, dim),
+        }
+        with open(path, "wb") as f:
+            np.lib.format.write_array_header_1_0(f, header)
+            for s in segs:
+                src: store.RowFile = s[col]  # type: ignore[assignment]
+                for i in range(0, len(src), 100_000):
+                    block = src[i : i + 100_000]
+                    f.write(np.ascontiguousarray(block, dtype=np.float16).tobytes())
+        arr = store.RowFile(path)
         live = np.flatnonzero(alive[lo:hi])
-        vecs = np.asarray(arr[live], dtype=np.float32) if faiss_kind == "flat" else arr
         if faiss_kind == "flat":
+            vecs = np.asarray(arr[live], dtype=np.float32)
             index = store.faiss_index(vecs, live + lo, "flat")
+            del vecs
         else:
             index = store.ivf_index(arr, live, lo)
         faiss.write_index(index, str(tmp / f"{name}.faiss"))
-        out[name] = arr
-        del arr
+        del arr, index
     total = 0
     for p in tmp.iterdir():
         total += p.stat().st_size

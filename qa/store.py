@@ -389,7 +389,7 @@ PQ_ABOVE = 10_000_000
 
 
 def ivf_index(
-    arr: np.ndarray,
+    arr: np.ndarray | RowFile,
     live: np.ndarray,
     lo: int,
     *,
