@@ -28,7 +28,7 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -522,19 +522,36 @@ class ArticleIndex:
         Raises:
             KeyError: No live article has that row.
         """
-        got = self._cache_articles.get(row)
+        art: Article = self._read_doc(self._cache_articles, "articles", row, 512, Article.from_dict)
+        return art
+
+    def _read_doc(
+        self,
+        cache: OrderedDict[int, Any],
+        table: str,
+        row: int,
+        limit: int,
+        make: Callable[[dict[str, Any]], Any],
+    ) -> Any:
+        """A row's ``doc`` from ``table``, built by ``make``, through an LRU cache of
+        ``limit`` rows.
+
+        Raises:
+            KeyError: The table has no such row.
+        """
+        got = cache.get(row)
         if got is not None:
-            self._cache_articles.move_to_end(row)
+            cache.move_to_end(row)
             return got
         with self._db_lock:
-            r = self._db().execute("SELECT doc FROM articles WHERE row = ?", (row,)).fetchone()
+            r = self._db().execute(f"SELECT doc FROM {table} WHERE row = ?", (row,)).fetchone()
         if r is None:
-            raise KeyError(f"no article at row {row}")
-        art = Article.from_dict(json.loads(r[0]))
-        self._cache_articles[row] = art
-        if len(self._cache_articles) > 512:
-            self._cache_articles.popitem(last=False)
-        return art
+            raise KeyError(f"no {table[:-1]} at row {row}")
+        got = make(json.loads(r[0]))
+        cache[row] = got
+        if len(cache) > limit:
+            cache.popitem(last=False)
+        return got
 
     def article_meta(self, row: int) -> tuple[str, str, str]:
         """``(id, source, date)`` of a live article row, from memory.
@@ -615,19 +632,8 @@ class ArticleIndex:
         Raises:
             KeyError: No live chunk has that row.
         """
-        got = self._cache_chunks.get(row)
-        if got is not None:
-            self._cache_chunks.move_to_end(row)
-            return got
-        with self._db_lock:
-            r = self._db().execute("SELECT doc FROM chunks WHERE row = ?", (row,)).fetchone()
-        if r is None:
-            raise KeyError(f"no chunk at row {row}")
-        c = Chunk.from_dict(json.loads(r[0]))
-        self._cache_chunks[row] = c
-        if len(self._cache_chunks) > 4096:
-            self._cache_chunks.popitem(last=False)
-        return c
+        chunk: Chunk = self._read_doc(self._cache_chunks, "chunks", row, 4096, Chunk.from_dict)
+        return chunk
 
     def chunk_counts(self) -> dict[str, int]:
         """Chunks per live article id."""
