@@ -1090,7 +1090,7 @@ class ArticleIndex:
     ) -> None:
         """Write prepared articles as one new delta segment and one transaction (the caller
         holds the write lock; :meth:`add` is the usual way in)."""
-        conn = self._open_for_write()
+        self._open_for_write()
         nxt = dict(self.manifest["next"])
         a0, c0, s0 = int(nxt["article"]), int(nxt["chunk"]), int(nxt["sentence"])
         seg_id = int(nxt["segment"])
@@ -1136,11 +1136,8 @@ class ArticleIndex:
             )
         lex = {k: list(v) for k, v in self.manifest["lex"].items()}
         counts = dict(self.manifest["counts"])
-        with self._db_lock:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+        try:
+            with self._transaction() as conn:
                 gone = [r for r in map(self._lookup_row, remove) if r is not None]
                 self._delete_rows(conn, gone, lex, counts)
                 finder = dup.StoredFinder(conn, self._text_of_id)
@@ -1159,12 +1156,10 @@ class ArticleIndex:
                 if any(p.entities for p in prepared):
                     self.manifest["entity_model"] = entity_model_id()
                 self._commit_meta(conn, next=nxt, lex=lex, counts=counts)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                if prepared:
-                    shutil.rmtree(folder, ignore_errors=True)
-                raise
+        except BaseException:
+            if prepared:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
         self._after_write()
 
     def _insert(
@@ -1334,7 +1329,7 @@ class ArticleIndex:
         an indexed article drops the copies kept with it too.
         """
         with self.write_lock():
-            conn = self._open_for_write()
+            self._open_for_write()
             rows = {i: self._lookup_row(i) for i in article_ids}
             present = [i for i in article_ids if rows[i] is not None]
             ids = set(article_ids)
@@ -1348,24 +1343,15 @@ class ArticleIndex:
                 return []
             lex = {k: list(v) for k, v in self.manifest["lex"].items()}
             counts = dict(self.manifest["counts"])
-            with self._db_lock:
-                if conn.in_transaction:
-                    conn.execute("COMMIT")
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    self._delete_rows(conn, [rows[i] for i in present], lex, counts)  # type: ignore[misc]
-                    finder = dup.StoredFinder(conn, self._text_of_id)
-                    for i in present:
-                        finder.remove(i)
-                    marks = [(i,) for i in ids]
-                    conn.executemany(
-                        "DELETE FROM copies WHERE id = ? OR of_id = ?", [(i, i) for (i,) in marks]
-                    )
-                    self._commit_meta(conn, lex=lex, counts=counts)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
+            with self._transaction() as conn:
+                self._delete_rows(conn, [rows[i] for i in present], lex, counts)  # type: ignore[misc]
+                finder = dup.StoredFinder(conn, self._text_of_id)
+                for i in present:
+                    finder.remove(i)
+                conn.executemany(
+                    "DELETE FROM copies WHERE id = ? OR of_id = ?", [(i, i) for i in ids]
+                )
+                self._commit_meta(conn, lex=lex, counts=counts)
             self._after_write()
             return present + [i for i in copy_ids if i not in present]
 
@@ -1437,12 +1423,8 @@ class ArticleIndex:
             faiss_kind,
             int(self.manifest["dimension"]),
         )
-        conn = self._db()
-        with self._db_lock:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+        try:
+            with self._transaction() as conn:
                 conn.executemany("DELETE FROM segments WHERE id = ?", [(s[0].id,) for s in segs])
                 conn.execute(
                     "INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1462,11 +1444,9 @@ class ArticleIndex:
                 )
                 nxt = dict(self.manifest["next"], segment=seg_id + 1)
                 self._commit_meta(conn, next=nxt)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                shutil.rmtree(folder, ignore_errors=True)
-                raise
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         for s in segs:
             shutil.rmtree(self.path / store.SEGMENTS / s[0].folder, ignore_errors=True)
         # the merged segment's row structure is one large blob (180 MB at 1M chunks): copy
@@ -1496,6 +1476,22 @@ class ArticleIndex:
             self._compact(deltas_only=False)
         elif len(deltas) > MAX_DELTAS:
             self._compact(deltas_only=True)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (ending the read snapshot first): committed when the block
+        ends, rolled back if it raises."""
+        conn = self._db()
+        with self._db_lock:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     def _open_for_write(self) -> sqlite3.Connection:
         """Under the write lock: open (or create) the database and read what other
@@ -1716,11 +1712,8 @@ def _convert_legacy(path: Path) -> None:
             idx._open_for_write()
             idx.commit(prepared, copies=old.copies, apart=old.apart)
             if "entity_model" in m:
-                conn = idx._db()
-                conn.execute("COMMIT") if conn.in_transaction else None
-                conn.execute("BEGIN IMMEDIATE")
-                store.put_meta(conn, {"entity_model": m["entity_model"]})
-                conn.execute("COMMIT")
+                with idx._transaction() as conn:
+                    store.put_meta(conn, {"entity_model": m["entity_model"]})
             idx.close()
         # the database names its segment folders relative to the index folder
         seg_src = work / store.SEGMENTS
