@@ -206,6 +206,19 @@ class Zygote:
             self.proc.wait()
 
 
+def _time_run(
+    pid: int, index: Path, marks: set[tuple[Any, ...]], t0: float
+) -> tuple[float, float | None]:
+    """Watch a child until it ends: its run time from ``t0`` and when it first changed the
+    index folder's files (None if it never did)."""
+    write_started = None
+    while not _ended(pid):
+        if write_started is None and write_marks(index) != marks:
+            write_started = time.monotonic()
+        time.sleep(0.001)
+    return time.monotonic() - t0, write_started
+
+
 def _ended(pid: int) -> bool:
     """Whether a child has exited (a zombie waiting to be reaped counts)."""
     try:
@@ -464,12 +477,7 @@ def kill_loop(
     marks = write_marks(index)
     t0 = time.monotonic()
     pid, log = zygote.start(*argv, "--index", str(index), patch=patched(1))
-    write_started = None
-    while not _ended(pid):
-        if write_started is None and write_marks(index) != marks:
-            write_started = time.monotonic()
-        time.sleep(0.001)
-    duration = time.monotonic() - t0
+    duration, write_started = _time_run(pid, index, marks, t0)
     assert zygote.wait(pid) == 0, log.read_text()
     after = observe(index, qvec, data)
     assert after.generation > before.generation
@@ -607,12 +615,7 @@ def test_kill_9_during_format_conversion_keeps_one_format_whole(
     marks = write_marks(fresh_copy(LEGACY, index))
     t0 = time.monotonic()
     pid, log = zygote.start("list", "--index", str(index))
-    write_started = None
-    while not _ended(pid):
-        if write_started is None and write_marks(index) != marks:
-            write_started = time.monotonic()
-        time.sleep(0.001)
-    duration = time.monotonic() - t0
+    duration, write_started = _time_run(pid, index, marks, t0)
     assert zygote.wait(pid) == 0, log.read_text()
     assert not is_legacy(index) and observe(index, qvec, data).same_rows(want)
     window = max(0.005, duration - (write_started - t0)) if write_started else 0.2
