@@ -82,6 +82,8 @@ from eval.metrics import hits_at_k, percentiles, span_covers
 
 if TYPE_CHECKING:
     from embeddings import EmbeddingModel
+    from qa.index import ArticleIndex
+    from qa.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -411,6 +413,22 @@ def profile_queries(engine: Any, questions: Sequence[str], top: int = 18) -> str
     return "\n".join(ln.replace(str(ROOT) + "/", "").replace(sys.prefix + "/", "") for ln in lines)
 
 
+def empty_index(path: Path, s: Settings, model: EmbeddingModel) -> ArticleIndex:
+    """An empty index in ``path`` for the model, with the settings' chunking and FAISS
+    choice (as the engine makes one)."""
+    from qa.index import ArticleIndex
+
+    return ArticleIndex.create(
+        path,
+        model_id=model.model_id,
+        dimension=model.dimension,
+        chunk_tokens=s.chunk_tokens,
+        chunk_overlap=s.chunk_overlap,
+        index_type=s.index_type,
+        hnsw_threshold=s.hnsw_threshold,
+    )
+
+
 def bench_latency(
     out: dict[str, Any],
     base: list[Any],
@@ -425,21 +443,12 @@ def bench_latency(
     (:class:`Grower`), compacted at each size and opened by a fresh QA engine."""
     from embeddings import load_model
     from qa.engine import QA
-    from qa.index import ArticleIndex
 
     s = settings_for(tmp, backend)
     model = load_model(s.model, backend)
     path = tmp / "grown"
     shutil.rmtree(path, ignore_errors=True)
-    idx = ArticleIndex.create(
-        path,
-        model_id=model.model_id,
-        dimension=model.dimension,
-        chunk_tokens=s.chunk_tokens,
-        chunk_overlap=s.chunk_overlap,
-        index_type=s.index_type,
-        hnsw_threshold=s.hnsw_threshold,
-    )
+    idx = empty_index(path, s, model)
     grower = Grower(idx, base, noise=noise)
     rows = []
     for n in sorted(sizes):
@@ -551,7 +560,6 @@ def prepared_base(
     import pickle
 
     from embeddings import load_model
-    from qa.index import ArticleIndex
     from qa.settings import Settings
 
     arts = bbc_articles(data, None)
@@ -575,13 +583,8 @@ def prepared_base(
             batch = batch[: limit - i]
         if model is None:
             model = load_model(s.model, backend)
-        tmp_idx = ArticleIndex.create(  # nothing is written: prepare only reads settings
-            cache / "unused",
-            model_id=model.model_id,
-            dimension=model.dimension,
-            chunk_tokens=s.chunk_tokens,
-            chunk_overlap=s.chunk_overlap,
-        )
+        # nothing is written: prepare only reads the settings
+        tmp_idx = empty_index(cache / "unused", s, model)
         t, got = timed(partial(tmp_idx.prepare, batch, model))
         if keep:
             tmp = f.with_suffix(".tmp")
@@ -1001,7 +1004,6 @@ def bench_store(
     and ``ask`` p50/p95, peak memory, recall@10 of the vector search against exact)."""
     from embeddings import load_model
     from qa.articles import load_paths
-    from qa.index import ArticleIndex
 
     t_base, (base, held) = timed(partial(prepared_base, data, cache, backend, base_articles))
     out["base"] = {
@@ -1020,15 +1022,7 @@ def bench_store(
     if path.exists():
         shutil.rmtree(path)
     model = load_model(s.model, backend)
-    idx = ArticleIndex.create(
-        path,
-        model_id=model.model_id,
-        dimension=model.dimension,
-        chunk_tokens=s.chunk_tokens,
-        chunk_overlap=s.chunk_overlap,
-        index_type=s.index_type,
-        hnsw_threshold=s.hnsw_threshold,
-    )
+    idx = empty_index(path, s, model)
     grower = Grower(idx, base, noise=noise)
     questions = bbc_questions([p.article for p in base], n_questions)
     # held-out articles of about the median length: one added by ArticleIndex.add, one
