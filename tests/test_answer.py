@@ -205,20 +205,26 @@ def test_an_overlong_question_is_answered_not_refused(engine):
     assert a.citations and "171" in a.citations[0].quote, a.text
 
 
-def test_an_amount_keeps_its_currency_and_unit(model, tmp_path):
-    """A sum of money is answered whole: its currency sign and unit, which the recogniser
-    leaves out of some amounts ("£" of "£5,000", "m" of "$3m"), are part of the answer."""
+def _engine_over(tmp_path, text: str, title: str):
+    """A fresh engine whose index holds one article (outlet "Test News")."""
     from qa.articles import make_article
     from qa.engine import QA
     from qa.settings import Settings
 
+    qa = QA(Settings(data_dir=tmp_path, index_dir=tmp_path / "index"))
+    qa.add_articles([make_article(text, title=title, source="Test News")])
+    return qa
+
+
+def test_an_amount_keeps_its_currency_and_unit(model, tmp_path):
+    """A sum of money is answered whole: its currency sign and unit, which the recogniser
+    leaves out of some amounts ("£" of "£5,000", "m" of "$3m"), are part of the answer."""
     text = (
         "The town council paid £5,000 for the bronze statue of the poet, its clerk said.\n\n"
         "The new library, which opens in May, cost $3m to build.\n\n"
         "Residents had asked for both for years."
     )
-    qa = QA(Settings(data_dir=tmp_path, index_dir=tmp_path / "index"))
-    qa.add_articles([make_article(text, title="Statue and library", source="Test News")])
+    qa = _engine_over(tmp_path, text, "Statue and library")
     statue = qa.ask("How much did the council pay for the statue?")
     assert "£5,000" in statue.short, statue.text
     library = qa.ask("How much did the library cost to build?")
@@ -228,18 +234,13 @@ def test_an_amount_keeps_its_currency_and_unit(model, tmp_path):
 def test_a_count_written_in_words_is_read_as_a_number(model, tmp_path):
     """ "How many" answered by words gives the number too ("Five (5)"); digits, and counts
     the words leave vague ("hundreds"), are shown as written."""
-    from qa.articles import make_article
-    from qa.engine import QA
-    from qa.settings import Settings
-
     text = (
         "Five firefighters were treated for smoke inhalation after the warehouse blaze, the "
         "fire service said.\n\n"
         "Hundreds of residents were moved from nearby streets overnight.\n\n"
         "The building had stood empty for twenty-one years."
     )
-    qa = QA(Settings(data_dir=tmp_path, index_dir=tmp_path / "index"))
-    qa.add_articles([make_article(text, title="Warehouse fire", source="Test News")])
+    qa = _engine_over(tmp_path, text, "Warehouse fire")
     crew = qa.ask("How many firefighters were treated?")
     assert crew.short.lower() == "five" and crew.short_value == 5, crew.text
     assert crew.text.startswith("Five (5) [1]"), crew.text
@@ -270,10 +271,6 @@ def test_metadata_questions_are_answered_from_the_header(engine):
 def test_page_furniture_is_never_cited(model, tmp_path):
     """A heading and a photo credit inside the text are not answers, even when they share
     the question's words."""
-    from qa.articles import make_article
-    from qa.engine import QA
-    from qa.settings import Settings
-
     # a page with question-shaped section headings, as explainers have them
     text = (
         "Voters in the state will choose a governor on Tuesday, officials said.\n\n"
@@ -284,8 +281,7 @@ def test_page_furniture_is_never_cited(model, tmp_path):
         "Two candidates are on the ballot: the mayor of the capital and a state senator.\n\n"
         "Turnout in the last governor election was 61%."
     )
-    qa = QA(Settings(data_dir=tmp_path, index_dir=tmp_path / "index"))
-    qa.add_articles([make_article(text, title="Election day set", source="Test News")])
+    qa = _engine_over(tmp_path, text, "Election day set")
     a = qa.ask("When is the governor election?")
     assert not a.abstained
     assert "November 5" in a.citations[0].quote
