@@ -712,3 +712,39 @@ def test_sample_questions_is_seeded_and_keeps_order() -> None:
     assert sample_questions(items, 0, seed=3) == []
     with pytest.raises(ValueError, match="limit must be >= 0"):
         sample_questions(items, -1, seed=0)
+
+
+# --- the team's own BBC training questions (eval/data/bbc-qa-extra.jsonl) ----------------
+
+
+def test_bbc_training_questions_we_wrote_pass_their_checks() -> None:
+    """Every evidence span verbatim in its article, an accepted answer in its sentence, six
+    questions an article (one unanswerable, two paraphrases), no bbc-qa or distractor
+    article: the checks ``python -m eval.check_questions`` runs."""
+    from eval.check_questions import DEFAULT_FILE, check
+
+    _need(BBC)
+    rows = [json.loads(x) for x in DEFAULT_FILE.read_text("utf-8").splitlines() if x.strip()]
+    assert len(rows) >= 600 and len(rows) % 6 == 0
+    assert check(DEFAULT_FILE) == []
+
+
+def test_question_checker_names_the_line_of_each_fault(tmp_path: Path) -> None:
+    from eval.check_questions import DEFAULT_FILE, check
+
+    _need(BBC)
+    rows = [json.loads(x) for x in DEFAULT_FILE.read_text("utf-8").splitlines()[:6]]
+    article = rows[0]["article"]
+    answerable = [i for i, r in enumerate(rows) if r["evidence"]]
+    bad = [dict(r) for r in rows]
+    bad[answerable[0]]["evidence"] = bad[answerable[0]]["evidence"] + " not in the text"
+    bad[answerable[1]]["answers"] = ["an answer the article never gives"]
+    bad.append({**bad[0], "id": "dup"} | {"article": "business/004.txt"})  # a bbc-qa article
+    path = tmp_path / "q.jsonl"
+    _write_jsonl(path, bad)
+    errors = check(path)
+    assert f"q.jsonl:{answerable[0] + 1}: evidence not verbatim in {article}" in errors
+    assert any(e.startswith(f"q.jsonl:{answerable[1] + 1}: no accepted answer") for e in errors)
+    assert any("q.jsonl:7: business/004.txt is (a copy of) a bbc-qa article" in e for e in errors)
+    assert any(e.startswith(f"{article}: ") for e in errors) is False  # still 6 for this one
+    assert any(e.startswith("business/004.txt: 1 questions") for e in errors)
