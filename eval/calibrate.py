@@ -10,7 +10,9 @@ measuring set:
   does not give the fact), asked against an index of the dev articles plus ``--distractors``
   BBC News articles that are not in bbc-qa (a seeded sample; copies of a bbc-qa article
   under another file name and same-headline versions of one are left out), judged by the
-  news-qa rules (:class:`eval.judge.NewsQAJudge`).
+  news-qa rules (:class:`eval.judge.NewsQAJudge`); with them the dev articles of the team's
+  own questions over other BBC articles (``--bbcqa-extra``, ``eval/data/bbc-qa-extra.jsonl``,
+  the same recipe), reported as one source.
 * **SQuAD train + dev** (the even split's articles not held out: ``squad_split(pos)`` is
   "train" or "dev"): shuffled (seeded) and split in two halves; only the first half is
   indexed. Questions about the indexed half are answerable; questions about the other half,
@@ -71,7 +73,7 @@ from eval.datasets import (
 )
 from eval.judge import Judge, make_judge
 from eval.metrics import abstention_scores
-from eval.splits import squad_split
+from eval.splits import BBC_QUESTION_FILES, squad_split
 
 log = logging.getLogger(__name__)
 
@@ -419,6 +421,13 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default {DEFAULT_BBCQA})",
     )
     p.add_argument(
+        "--bbcqa-extra",
+        default=str(BBC_QUESTION_FILES[1]),
+        metavar="FILE",
+        help="the team's own BBC reader questions, whose dev articles join bbc-qa's "
+        f"('' for none; default {BBC_QUESTION_FILES[1]})",
+    )
+    p.add_argument(
         "--squad",
         default=str(DEFAULT_SQUAD),
         metavar="PATH",
@@ -605,6 +614,19 @@ def load_sources(args: argparse.Namespace) -> CalibrationSet:
         raise FileNotFoundError(f"bbc-qa folder not found: {bbcqa_path} (give --bbcqa PATH)")
     bbcqa = load_bbcqa(bbcqa_path, "dev")
     folder = bbcqa_path if bbcqa_path.is_dir() else bbcqa_path.parent
+    every = load_bbcqa(bbcqa_path, "all").articles
+    if args.bbcqa_extra and Path(args.bbcqa_extra).is_file():
+        # the same recipe over other BBC articles: its dev articles calibrate too
+        kw = {"articles_dir": folder.parent / "bbc-news"}
+        extra = load_bbcqa(args.bbcqa_extra, "dev", **kw)
+        every = every + load_bbcqa(args.bbcqa_extra, "all", **kw).articles
+        bbcqa = dataclasses.replace(
+            bbcqa,
+            name=f"{bbcqa.name}+extra",
+            articles=bbcqa.articles + extra.articles,
+            questions=bbcqa.questions + extra.questions,
+            sha256=f"{bbcqa.sha256}+{extra.sha256}",
+        )
     seed_set = None
     if args.seed_set:
         log.warning(
@@ -615,7 +637,7 @@ def load_sources(args: argparse.Namespace) -> CalibrationSet:
     return select_sources(
         load_squad(args.squad),
         bbcqa,
-        load_bbcqa(bbcqa_path, "all").articles,
+        every,
         load_bbc(folder.parent / "bbc-news"),
         limit=args.limit,
         seed=args.seed,

@@ -5,10 +5,11 @@ Usage::
     python -m eval.train_answer [--distractors 150] [--seed 13] [--out qa/answer/weights.json]
 
 The cross-encoder (``python -m eval.train_ranker``) never saw these articles (the dev splits
-of :mod:`eval.splits`: a fifth of bbc-qa's articles and three SQuAD even-split articles), so
+of :mod:`eval.splits`: a fifth of the BBC articles with reader questions, bbc-qa's and
+``eval/data/bbc-qa-extra.jsonl``'s, and three SQuAD even-split articles), so
 its scores on them are what it gives on news it was not trained on. They are indexed with
-``--distractors`` other BBC articles (none of bbc-qa's), every question is retrieved and read
-by the real pipeline (:mod:`qa.answer`), and four models are fitted:
+``--distractors`` other BBC articles (none with reader questions), every question is
+retrieved and read by the real pipeline (:mod:`qa.answer`), and four models are fitted:
 
 * the **shortlist**: a conditional logit (softmax over a question's candidates,
   L2-regularised, L-BFGS) over the cheap signals, :data:`qa.answer.ranking.PRE_FEATURES`;
@@ -45,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.splits import bbc_split, squad_split
+from eval.splits import bbc_question_rows, bbc_split, squad_split
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "qa" / "answer" / "weights.json"
@@ -95,7 +96,7 @@ def dev_questions(
     from eval.runner import _to_article
 
     bbc = {a.id: a for a in load_bbc(DATA / "bbc-news")}
-    rows = [json.loads(line) for line in (DATA / "bbc-qa" / "questions.jsonl").open()]
+    rows = bbc_question_rows()
     in_qa = {"bbc-" + r["article"].replace("/", "-").removesuffix(".txt") for r in rows}
     questions: list[tuple[str, str, list[tuple[int, int]]]] = []
     keep: dict[str, Any] = {}
@@ -124,7 +125,7 @@ def dev_questions(
             keep[a.id] = a
     from eval.calibrate import bbc_distractors
 
-    # none of bbc-qa's articles, nor their copies under other file names
+    # no article with reader questions, nor their copies under other file names
     in_qa_articles = [bbc[i] for i in in_qa if i in bbc]
     keep.update(
         {a.id: a for a in bbc_distractors(list(bbc.values()), in_qa_articles, distractors, seed)}

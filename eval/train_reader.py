@@ -7,12 +7,13 @@ Usage::
 
 Data (read from ``../shared/data``, never copied; the ranker's splits, :mod:`eval.splits`):
 
-* bbc-qa, train articles: each answerable question with the sentence holding its evidence
+* bbc-qa and the team's own BBC questions (``eval/data/bbc-qa-extra.jsonl``), train
+  articles: each answerable question with the sentence holding its evidence
   and the sentences either side; the target is the first accepted answer found verbatim in
   that sentence (questions whose answers are all rewordings are skipped);
 * SQuAD v1.1 dev even split, train articles: each question with the sentence holding its
   answer and the sentences either side of it in its paragraph;
-* negatives (target: no span, the ``[CLS]`` token): each unanswerable bbc-qa question and a
+* negatives (target: no span, the ``[CLS]`` token): each unanswerable BBC question and a
   share of the answerable ones of both sets, read against the article's sentence closest to
   the question by the bi-encoder that does not hold the answer.
 
@@ -40,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.splits import bbc_split, squad_split
+from eval.splits import bbc_question_rows, bbc_split, squad_split
 from eval.train_ranker import (
     DATA,
     _encode,
@@ -86,7 +87,7 @@ def bbc_examples(split: str) -> tuple[list[Example], list[tuple[str, str, int, i
     every question whose negative is to be found by the bi-encoder."""
     from eval.datasets import _decode
 
-    rows = [json.loads(line) for line in (DATA / "bbc-qa" / "questions.jsonl").open()]
+    rows = bbc_question_rows()
     bodies: dict[str, str] = {}
     out: list[Example] = []
     need_negative: list[tuple[str, str, int, int]] = []
