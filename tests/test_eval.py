@@ -426,7 +426,7 @@ def test_calibration_limit_keeps_the_share_of_unanswerable_questions() -> None:
 def test_calibration_real_default_sources() -> None:
     from eval.calibrate import build_parser, load_sources
     from eval.datasets import DEFAULT_DATA_DIR, load_squad
-    from eval.splits import bbc_split, squad_split
+    from eval.splits import bbc_question_rows, bbc_split, squad_split
 
     for name in ("squad", "bbc-qa", "bbc-news"):
         if not (DEFAULT_DATA_DIR / name).exists():
@@ -438,10 +438,13 @@ def test_calibration_real_default_sources() -> None:
     asked = [q for s in cal.sources for q in s.questions]
     assert len(asked) == 80 and all(q.article_id not in held for q in asked)
     assert held.isdisjoint(a.id for a in cal.articles)
-    rows = [json.loads(x) for x in (DEFAULT_DATA_DIR / "bbc-qa" / "questions.jsonl").open()]
+    # the BBC questions: the dev articles of bbc-qa and of our own (eval/data/bbc-qa-extra.jsonl)
+    rows = bbc_question_rows()
     dev = {r["id"] for r in rows if bbc_split(r["article"]) == "dev"}
-    assert {q.id for q in cal.sources[0].questions} <= dev
+    asked_bbc = {q.id for q in cal.sources[0].questions}
+    assert asked_bbc <= dev and any(i.startswith("x") for i in asked_bbc)
     assert sum(not q.answerable for q in cal.sources[0].questions) > 0
+    # no article with reader questions (either file, any split) is a distractor
     in_bbcqa = {"bbc-" + r["article"].replace("/", "-").removesuffix(".txt") for r in rows}
     assert len(cal.distractors) == 150 and in_bbcqa.isdisjoint(a.id for a in cal.distractors)
 
