@@ -35,9 +35,10 @@ import random
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "embeddings" / "models" / "ranker"
+T = TypeVar("T")
 MAX_LENGTH = 96  # question + sentence tokens; 99% of BBC and SQuAD pairs fit
 
 
@@ -180,15 +182,19 @@ def training_pairs(
 
 
 def length_batches(
-    pairs: list[tuple[str, str, float]], size: int, rng: random.Random, pool: int = 64
-) -> list[list[tuple[str, str, float]]]:
-    """The shuffled ``pairs`` cut into batches of ``size`` whose texts are of like length:
-    each run of ``pool`` batches' worth is sorted by length before it is cut, and the
-    batches are shuffled, so a batch pads to little more than its own pairs' length (about
-    a third less work than random batches) while the order stays random."""
-    batches: list[list[tuple[str, str, float]]] = []
-    for i in range(0, len(pairs), size * pool):
-        run = sorted(pairs[i : i + size * pool], key=lambda p: len(p[0]) + len(p[1]))
+    items: list[T],
+    size: int,
+    rng: random.Random,
+    length: Callable[[T], int] = lambda p: len(p[0]) + len(p[1]),  # type: ignore[index]
+    pool: int = 64,
+) -> list[list[T]]:
+    """The shuffled ``items`` cut into batches of ``size`` whose texts are of like
+    ``length`` (default: a pair's two texts): each run of ``pool`` batches' worth is sorted
+    by length before it is cut, and the batches are shuffled, so a batch pads to little more
+    than its own items' length while the order stays random."""
+    batches: list[list[T]] = []
+    for i in range(0, len(items), size * pool):
+        run = sorted(items[i : i + size * pool], key=length)
         batches += [run[j : j + size] for j in range(0, len(run), size)]
     rng.shuffle(batches)
     return batches

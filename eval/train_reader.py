@@ -48,6 +48,7 @@ from eval.train_ranker import (
     _sentences,
     add_common_options,
     common_manifest,
+    length_batches,
     quantize_to_int8,
     ship,
 )
@@ -349,10 +350,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     for epoch in range(1, args.epochs + 1):
         order = data[:]
         rng.shuffle(order)
+        batches = length_batches(order, args.batch, rng, lambda x: len(x.question) + len(x.window))
         model.train()
-        total, t1 = 0.0, time.perf_counter()
-        for i in range(0, len(order), args.batch):
-            batch = order[i : i + args.batch]
+        total, seen, t1 = 0.0, 0, time.perf_counter()
+        for batch in batches:
             enc, st, en = features(tokenizer, batch)
             out = model(**enc, start_positions=st, end_positions=en)
             out.loss.backward()
@@ -361,11 +362,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             sched.step()
             opt.zero_grad()
             total += out.loss.item() * len(batch)
+            seen += len(batch)
             step += 1
             if step % 50 == 0:
                 print(
-                    f"  epoch {epoch} step {step}/{steps} loss {total / (i + len(batch)):.4f} "
-                    f"({(i + len(batch)) / (time.perf_counter() - t1):.1f} examples/s)",
+                    f"  epoch {epoch} step {step}/{steps} loss {total / seen:.4f} "
+                    f"({seen / (time.perf_counter() - t1):.1f} examples/s)",
                     flush=True,
                 )
         point = {
