@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,11 @@ ARTICLES = {
     for key in ("airline", "bakery")
 }
 DATES = {"airline": "2024-01-06", "bakery": "Monday 12 February 2024"}
+
+
+def known_miss(case: Any, why: str) -> Any:
+    """A case the answer stage is known to get wrong (an xfail that fails when it passes)."""
+    return pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=f"known miss: {why}"))
 
 
 @dataclass(frozen=True)
@@ -43,35 +49,26 @@ CASES = [
     Case("airline", "Who leads the safety board?", cites="Jennifer Homendy"),
     Case("airline", "Where did the plane land?", cites="emergency landing in Portland"),
     Case("airline", "How much will the repairs cost?", abstains=True),  # no sum of money
-    pytest.param(
+    known_miss(
         Case("bakery", "Why is the bakery closing?", cites="energy costs"),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="known miss: the sentence that says the bakery will close outranks the one "
-            "giving the reason (no shared word but 'bakery')",
-        ),
+        "the sentence that says the bakery will close outranks the one giving the reason "
+        "(no shared word but 'bakery')",
     ),
     Case("bakery", "When will the bakery close?", cites="March 3", short="March 3"),
     Case("bakery", "How old is the owner?", cites="71"),
     Case("bakery", "How much did the developer pay for the building?", abstains=True),
-    pytest.param(
+    known_miss(
         Case("bakery", "What will happen to the building?", cites="turn it into flats"),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="known miss since the ranker was retrained with our BBC questions: the "
-            "answer's confidence (0.09) is under the threshold calibrated for it (0.14)",
-        ),
+        "the answer's confidence (0.09) is under the threshold calibrated for the ranker "
+        "retrained with our BBC questions (0.14)",
     ),
     # the reader reads short answers to every kind of question, "what" included
     Case("bakery", "What made the ovens too expensive to run?", short="energy costs"),
     Case("airline", "What blew out of the side of the jet?", short="panel"),
-    pytest.param(
+    known_miss(
         Case("bakery", "Who bought the building?", cites="developer", short="developer"),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="known miss: 'who' wants a named person or group, and the buyer is named "
-            "only by a common noun ('a developer')",
-        ),
+        "'who' wants a named person or group, and the buyer is named only by a common noun "
+        "('a developer')",
     ),
     # a weekday is resolved against the article's date (Saturday 6 January 2024)
     Case("airline", "When did the jet make its emergency landing?", short="5 January 2024"),
