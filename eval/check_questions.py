@@ -28,10 +28,10 @@ import json
 import re
 from pathlib import Path
 
-from eval.datasets import _decode, load_bbc
+from eval.datasets import DEFAULT_DATA_DIR, _decode, load_bbc
+from eval.splits import BBC_QUESTION_FILES, bbc_question_rows
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-DEFAULT_FILE = Path(__file__).resolve().parent / "data" / "bbc-qa-extra.jsonl"
+DEFAULT_FILE = BBC_QUESTION_FILES[1]
 TYPES = frozenset(
     {"factoid", "paraphrase", "number", "date", "duration", "person", "place", "reason"}
     | {"unanswerable"}
@@ -62,11 +62,11 @@ def _sentence(text: str, start: int, end: int) -> str:
     return " ".join(parts) if parts else text[start:end]
 
 
-def check(path: Path, data: Path = DATA) -> list[str]:
+def check(path: Path, data: Path = DEFAULT_DATA_DIR) -> list[str]:
     """Every error in the question file ``path`` (empty when it passes)."""
     errors: list[str] = []
     bbc_dir = data / "bbc-news"
-    base_rows = [json.loads(line) for line in (data / "bbc-qa" / "questions.jsonl").open()]
+    base_rows = bbc_question_rows((data / "bbc-qa" / "questions.jsonl",))
     base_articles = {r["article"] for r in base_rows}
 
     def body(article: str) -> str:

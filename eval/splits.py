@@ -23,12 +23,13 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
+from eval.datasets import DEFAULT_DATA_DIR
+
 Split = Literal["train", "dev", "heldout"]
 SQUAD_DEV_POSITIONS = frozenset({1, 9, 17})
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 #: bbc-qa's questions, then the team's own over other BBC articles (same format).
 BBC_QUESTION_FILES: tuple[Path, ...] = (
-    DATA / "bbc-qa" / "questions.jsonl",
+    DEFAULT_DATA_DIR / "bbc-qa" / "questions.jsonl",
     Path(__file__).resolve().parent / "data" / "bbc-qa-extra.jsonl",
 )
 
