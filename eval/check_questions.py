@@ -11,7 +11,8 @@ unanswerable) and ``type``. Checked, each error naming the line:
 
 * every field present and of its type, ids unique (also against bbc-qa's);
 * the article exists, is not one of bbc-qa's (nor a copy of one), and is not among the
-  first 300 BBC articles that ``qa eval ... --distractors`` indexes beside the seed set;
+  first 300 BBC articles that ``qa eval ... --distractors`` indexes beside the seed set,
+  and is not a copy (the same text under another name) of an article asked about above;
 * the evidence is verbatim in the article and 20-200 characters long; an accepted answer is
   in the evidence or its sentence; an unanswerable question has neither answers nor evidence;
 * six questions an article: exactly one unanswerable, at least two paraphrases, and a
@@ -78,6 +79,7 @@ def check(path: Path, data: Path = DEFAULT_DATA_DIR) -> list[str]:
     ids = {r["id"] for r in base_rows}
     per_article: dict[str, list[dict]] = collections.defaultdict(list)
     texts: dict[str, str] = {}
+    named: dict[str, str] = {}  # article text -> the first name it was asked about under
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -106,6 +108,9 @@ def check(path: Path, data: Path = DEFAULT_DATA_DIR) -> list[str]:
             texts[art] = body(art)
             if art in base_articles or texts[art] in base_bodies:
                 errors.append(f"{where}: {art} is (a copy of) a bbc-qa article")
+            copy_of = named.setdefault(texts[art], art)
+            if copy_of != art:
+                errors.append(f"{where}: {art} is a copy of {copy_of}, asked about above")
             # load_bbc strips the headline line; compare the same way
             if texts[art].partition("\n")[2].strip() in distractors:
                 errors.append(f"{where}: {art} is one of the {DISTRACTORS} distractor articles")

@@ -748,3 +748,24 @@ def test_question_checker_names_the_line_of_each_fault(tmp_path: Path) -> None:
     assert any("q.jsonl:7: business/004.txt is (a copy of) a bbc-qa article" in e for e in errors)
     assert any(e.startswith(f"{article}: ") for e in errors) is False  # still 6 for this one
     assert any(e.startswith("business/004.txt: 1 questions") for e in errors)
+
+
+def test_question_checker_finds_a_copy_of_an_article_asked_about_above(tmp_path: Path) -> None:
+    """BBC News holds some articles twice under two names: questions over both would put
+    one article in both splits."""
+    from eval.check_questions import DEFAULT_FILE, check
+
+    _need(BBC)
+    rows = [json.loads(x) for x in DEFAULT_FILE.read_text("utf-8").splitlines()]
+    asked = {r["article"] for r in rows}
+    by_text: dict[bytes, list[str]] = {}
+    for p in sorted(BBC.rglob("*.txt")):
+        by_text.setdefault(p.read_bytes(), []).append(p.relative_to(BBC).as_posix())
+    original, copy = next(
+        names[:2] for names in by_text.values() if len(names) > 1 and names[0] in asked
+    )
+    six = [r for r in rows if r["article"] == original]
+    again = [dict(r, id=f"copy-{i}", article=copy) for i, r in enumerate(six)]
+    path = tmp_path / "q.jsonl"
+    _write_jsonl(path, six + again)
+    assert check(path) == [f"q.jsonl:7: {copy} is a copy of {original}, asked about above"]
