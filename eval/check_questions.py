@@ -12,7 +12,8 @@ unanswerable) and ``type``. Checked, each error naming the line:
 * every field present and of its type, ids unique (also against bbc-qa's);
 * the article exists, is not one of bbc-qa's (nor a copy of one), and is not among the
   first 300 BBC articles that ``qa eval ... --distractors`` indexes beside the seed set,
-  and is not a copy (the same text under another name) of an article asked about above;
+  and is not a copy (the same story under another name, :func:`same_story`) of an article
+  asked about above;
 * the evidence is verbatim in the article and 20-200 characters long; an accepted answer is
   in the evidence or its sentence; an unanswerable question has neither answers nor evidence;
 * six questions an article: exactly one unanswerable, at least two paraphrases, and a
@@ -56,6 +57,20 @@ def _content_words(text: str) -> set[str]:
     }
 
 
+def _paragraphs(text: str) -> frozenset[str]:
+    """The article's paragraphs below its headline line, whitespace and case folded (the
+    short ones left out): what two copies of one story share."""
+    lines = text.split("\n")[1:]
+    return frozenset(p for p in (_norm(x) for x in lines) if len(p) >= 40)
+
+
+def same_story(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two articles (their :func:`_paragraphs`) are one story: at least half the
+    paragraphs of the shorter are in the other. BBC News holds some stories twice, under
+    other names and headlines, or one story rewritten around a long shared passage."""
+    return bool(a and b) and len(a & b) * 2 >= min(len(a), len(b))
+
+
 def _sentence(text: str, start: int, end: int) -> str:
     from qa.chunking import split_sentences
 
@@ -74,12 +89,12 @@ def check(path: Path, data: Path = DEFAULT_DATA_DIR) -> list[str]:
         p = bbc_dir / article
         return _decode(p.read_bytes(), p)
 
-    base_bodies = {body(a) for a in base_articles}
+    base_stories = [_paragraphs(body(a)) for a in sorted(base_articles)]
     distractors = {a.text for a in load_bbc(bbc_dir, limit=DISTRACTORS)}
     ids = {r["id"] for r in base_rows}
     per_article: dict[str, list[dict]] = collections.defaultdict(list)
     texts: dict[str, str] = {}
-    named: dict[str, str] = {}  # article text -> the first name it was asked about under
+    stories: dict[str, frozenset[str]] = {}  # article -> its paragraphs, in order asked
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -106,11 +121,13 @@ def check(path: Path, data: Path = DEFAULT_DATA_DIR) -> list[str]:
                 errors.append(f"{where}: no article {art} under {bbc_dir}")
                 continue
             texts[art] = body(art)
-            if art in base_articles or texts[art] in base_bodies:
+            story = _paragraphs(texts[art])
+            if art in base_articles or any(same_story(story, b) for b in base_stories):
                 errors.append(f"{where}: {art} is (a copy of) a bbc-qa article")
-            copy_of = named.setdefault(texts[art], art)
-            if copy_of != art:
+            copy_of = next((a for a, b in stories.items() if same_story(story, b)), None)
+            if copy_of:
                 errors.append(f"{where}: {art} is a copy of {copy_of}, asked about above")
+            stories[art] = story
             # load_bbc strips the headline line; compare the same way
             if texts[art].partition("\n")[2].strip() in distractors:
                 errors.append(f"{where}: {art} is one of the {DISTRACTORS} distractor articles")
