@@ -31,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -445,13 +445,18 @@ class ArticleIndex:
         """The row of a live article id, from memory when it is loaded, else one query."""
         if self._meta_rows is not None:
             return self._row_of.get(article_id)
+        r = self._stored_field(article_id, "row")
+        return None if r is None else int(r)
+
+    def _stored_field(self, article_id: str, column: Literal["row", "content_hash"]) -> Any:
+        """One column of a live article's row in the store (one query), or None."""
         with self._db_lock:
             r = (
                 self._db()
-                .execute("SELECT row FROM articles WHERE id = ?", (article_id,))
+                .execute(f"SELECT {column} FROM articles WHERE id = ?", (article_id,))
                 .fetchone()
             )
-        return None if r is None else int(r[0])
+        return None if r is None else r[0]
 
     def refresh(self) -> bool:
         """Pick up what other processes committed since this index was loaded; returns
@@ -580,13 +585,8 @@ class ArticleIndex:
         if self._meta_rows is not None:
             row = self._row_of.get(article_id)
             return None if row is None else self._meta_rows[row][3]
-        with self._db_lock:
-            r = (
-                self._db()
-                .execute("SELECT content_hash FROM articles WHERE id = ?", (article_id,))
-                .fetchone()
-            )
-        return None if r is None else str(r[0])
+        h = self._stored_field(article_id, "content_hash")
+        return None if h is None else str(h)
 
     def find_copies(self, articles: Sequence[Article]) -> DuplicateCheck:
         """Split new articles into those to index and near-duplicate copies of indexed (or
