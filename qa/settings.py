@@ -18,7 +18,7 @@ from qa.errors import BadInputError
 # codes, trained at compaction) rather than exact (flat fp16).
 HNSW_THRESHOLD = 50_000
 #: The calibrated abstention threshold (``python -m eval.calibrate``; see Settings).
-ABSTAIN_THRESHOLD = 0.14
+ABSTAIN_THRESHOLD = 0.08
 
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
 AnswerMode = Literal["extractive", "llm"]

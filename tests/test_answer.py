@@ -47,7 +47,11 @@ CASES = [
         short="Homendy",
     ),
     Case("airline", "Who leads the safety board?", cites="Jennifer Homendy"),
-    Case("airline", "Where did the plane land?", cites="emergency landing in Portland"),
+    known_miss(
+        Case("airline", "Where did the plane land?", cites="emergency landing in Portland"),
+        "the answer's confidence (0.07) is under the threshold calibrated for the ranker "
+        "retrained with 3,756 of our BBC questions (0.08)",
+    ),
     Case("airline", "How much will the repairs cost?", abstains=True),  # no sum of money
     known_miss(
         Case("bakery", "Why is the bakery closing?", cites="energy costs"),
@@ -57,11 +61,7 @@ CASES = [
     Case("bakery", "When will the bakery close?", cites="March 3", short="March 3"),
     Case("bakery", "How old is the owner?", cites="71"),
     Case("bakery", "How much did the developer pay for the building?", abstains=True),
-    known_miss(
-        Case("bakery", "What will happen to the building?", cites="turn it into flats"),
-        "the answer's confidence (0.09) is under the threshold calibrated for the ranker "
-        "retrained with our BBC questions (0.14)",
-    ),
+    Case("bakery", "What will happen to the building?", cites="turn it into flats"),
     # the reader reads short answers to every kind of question, "what" included
     Case("bakery", "What made the ovens too expensive to run?", short="energy costs"),
     Case("airline", "What blew out of the side of the jet?", short="panel"),
