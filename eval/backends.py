@@ -33,8 +33,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from eval.datasets import DEFAULT_DATA_DIR
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
+DATA = DEFAULT_DATA_DIR
 HYBRID = ("hybrid + acronyms", "hybrid", True)
 
 

@@ -32,11 +32,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from eval.datasets import DEFAULT_DATA_DIR
 from qa.articles import Article, article_from_record, read_file
 from qa.chunking import split_sentences
 from qa.furniture import Furniture, classify_furniture
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEFAULT_DATA = DEFAULT_DATA_DIR
 LABELS = Path(__file__).resolve().parent / "data" / "furniture_labels.jsonl"
 
 

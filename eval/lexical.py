@@ -40,12 +40,13 @@ from pathlib import Path
 
 import numpy as np
 
+from eval.datasets import DEFAULT_DATA_DIR
 from qa import store
 from qa.articles import load_paths
 from qa.chunking import split_sentences
 from qa.lexical import BM25Index, query_terms, terms
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+DATA = DEFAULT_DATA_DIR
 SENTENCES_PER_CHUNK = 8
 CHUNK_CANDIDATES = 100
 SENTENCE_CANDIDATES = 200

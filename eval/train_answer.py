@@ -46,9 +46,10 @@ from typing import Any
 
 import numpy as np
 
+from eval.datasets import DEFAULT_DATA_DIR
 from eval.splits import bbc_question_rows, bbc_split, squad_split
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+DATA = DEFAULT_DATA_DIR
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "qa" / "answer" / "weights.json"
 REREAD = 3  # candidates the span reader re-reads (each costs about 10 ms)
 READER_WEIGHTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)

@@ -42,11 +42,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from eval.datasets import DEFAULT_DATA_DIR
 from eval.splits import BBC_QUESTION_FILES, bbc_question_rows, bbc_split, squad_split
 
 log = logging.getLogger(__name__)
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+DATA = DEFAULT_DATA_DIR
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "embeddings" / "models" / "ranker"
 T = TypeVar("T")
 MAX_LENGTH = 96  # question + sentence tokens; 99% of BBC and SQuAD pairs fit
