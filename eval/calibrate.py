@@ -69,7 +69,9 @@ from eval.datasets import (
     load_bbcqa,
     load_jsonl,
     load_squad,
+    same_story,
     sample_questions,
+    story,
 )
 from eval.judge import Judge, make_judge
 from eval.metrics import abstention_scores
@@ -182,9 +184,10 @@ def bbc_distractors(
     """A seeded sample of ``n`` BBC News articles that are none of ``exclude``.
 
     An article is left out when its id, its text or its headline is one of an excluded
-    article's: the corpus holds some articles twice under different file names, and a
-    copy would take the citations of its original (the news-qa rules count only a
-    citation of the question's own article).
+    article's, or when it tells the same story (:func:`eval.datasets.same_story`): the
+    corpus holds some articles twice under different file names and headlines, and a copy
+    would take the citations of its original (the news-qa rules count only a citation of
+    the question's own article).
 
     Args:
         bbc: The BBC News corpus (:func:`eval.datasets.load_bbc`).
@@ -201,7 +204,22 @@ def bbc_distractors(
     ids = {a.id for a in exclude}
     texts = {a.text for a in exclude}
     titles = {a.title for a in exclude}
-    pool = [a for a in bbc if a.id not in ids and a.text not in texts and a.title not in titles]
+    stories = [story(a.text) for a in exclude]
+    having: dict[str, list[int]] = {}  # paragraph -> the excluded stories that have it
+    for i, told in enumerate(stories):
+        for par in told:
+            having.setdefault(par, []).append(i)
+
+    def copy(a: EvalArticle) -> bool:
+        told = story(a.text)
+        near = {i for par in told for i in having.get(par, ())}
+        return any(same_story(told, stories[i]) for i in near)
+
+    pool = [
+        a
+        for a in bbc
+        if a.id not in ids and a.text not in texts and a.title not in titles and not copy(a)
+    ]
     if not 0 <= n <= len(pool):
         raise ValueError(
             f"--distractors must be between 0 and {len(pool)} (BBC News articles not in "

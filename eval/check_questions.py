@@ -10,10 +10,10 @@ The file has bbc-qa's format (``../shared/data/bbc-qa/README.md``): one JSON obj
 unanswerable) and ``type``. Checked, each error naming the line:
 
 * every field present and of its type, ids unique (also against bbc-qa's);
-* the article exists, is not one of bbc-qa's (nor a copy of one), and is not among the
-  first 300 BBC articles that ``qa eval ... --distractors`` indexes beside the seed set,
-  and is not a copy (the same story under another name, :func:`same_story`) of an article
-  asked about above;
+* the article exists and is not (a copy of: the same story under another name,
+  :func:`eval.datasets.same_story`) one of bbc-qa's, one of the first 300 BBC articles that
+  ``qa eval ... --distractors`` indexes beside the seed set, or an article asked about
+  above;
 * the evidence is verbatim in the article and 20-200 characters long; an accepted answer is
   in the evidence or its sentence; an unanswerable question has neither answers nor evidence;
 * six questions an article: exactly one unanswerable, at least two paraphrases, and a
@@ -30,7 +30,7 @@ import json
 import re
 from pathlib import Path
 
-from eval.datasets import DEFAULT_DATA_DIR, _decode, load_bbc
+from eval.datasets import DEFAULT_DATA_DIR, _decode, load_bbc, same_story, story
 from eval.splits import BBC_QUESTION_FILES, bbc_question_rows
 
 DEFAULT_FILE = BBC_QUESTION_FILES[1]
@@ -57,20 +57,6 @@ def _content_words(text: str) -> set[str]:
     }
 
 
-def _paragraphs(text: str) -> frozenset[str]:
-    """The article's paragraphs below its headline line, whitespace and case folded (the
-    short ones left out): what two copies of one story share."""
-    lines = text.split("\n")[1:]
-    return frozenset(p for p in (_norm(x) for x in lines) if len(p) >= 40)
-
-
-def same_story(a: frozenset[str], b: frozenset[str]) -> bool:
-    """Whether two articles (their :func:`_paragraphs`) are one story: at least half the
-    paragraphs of the shorter are in the other. BBC News holds some stories twice, under
-    other names and headlines, or one story rewritten around a long shared passage."""
-    return bool(a and b) and len(a & b) * 2 >= min(len(a), len(b))
-
-
 def _sentence(text: str, start: int, end: int) -> str:
     from qa.chunking import split_sentences
 
@@ -89,8 +75,8 @@ def check(path: Path, data: Path = DEFAULT_DATA_DIR) -> list[str]:
         p = bbc_dir / article
         return _decode(p.read_bytes(), p)
 
-    base_stories = [_paragraphs(body(a)) for a in sorted(base_articles)]
-    distractors = {a.text for a in load_bbc(bbc_dir, limit=DISTRACTORS)}
+    base_stories = [story(body(a).partition("\n")[2]) for a in sorted(base_articles)]
+    distractors = [story(a.text) for a in load_bbc(bbc_dir, limit=DISTRACTORS)]
     ids = {r["id"] for r in base_rows}
     per_article: dict[str, list[dict]] = collections.defaultdict(list)
     texts: dict[str, str] = {}
@@ -121,16 +107,17 @@ def check(path: Path, data: Path = DEFAULT_DATA_DIR) -> list[str]:
                 errors.append(f"{where}: no article {art} under {bbc_dir}")
                 continue
             texts[art] = body(art)
-            story = _paragraphs(texts[art])
-            if art in base_articles or any(same_story(story, b) for b in base_stories):
+            told = story(texts[art].partition("\n")[2])
+            if art in base_articles or any(same_story(told, b) for b in base_stories):
                 errors.append(f"{where}: {art} is (a copy of) a bbc-qa article")
-            copy_of = next((a for a, b in stories.items() if same_story(story, b)), None)
+            copy_of = next((a for a, b in stories.items() if same_story(told, b)), None)
             if copy_of:
                 errors.append(f"{where}: {art} is a copy of {copy_of}, asked about above")
-            stories[art] = story
-            # load_bbc strips the headline line; compare the same way
-            if texts[art].partition("\n")[2].strip() in distractors:
-                errors.append(f"{where}: {art} is one of the {DISTRACTORS} distractor articles")
+            stories[art] = told
+            if any(same_story(told, d) for d in distractors):
+                errors.append(
+                    f"{where}: {art} is (a copy of) one of the {DISTRACTORS} distractor articles"
+                )
         per_article[art].append(r)
         text = texts[art]
         if r["type"] == "unanswerable":

@@ -822,6 +822,22 @@ def _bbc_article(topic: str, path: Path) -> EvalArticle:
     )
 
 
+def story(body: str) -> frozenset[str]:
+    """An article's paragraphs (its body, without the headline line), whitespace and case
+    folded and the short ones left out: what two copies of one story share (see
+    :func:`same_story`)."""
+    folded = (re.sub(r"\s+", " ", x).strip().lower() for x in body.split("\n"))
+    return frozenset(p for p in folded if len(p) >= 40)
+
+
+def same_story(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two articles (their :func:`story`) are one story: at least half the
+    paragraphs of the shorter are in the other. BBC News holds some stories twice, under
+    other names and headlines, or one story rewritten around a long shared passage; a
+    copy of an article asked about takes its citations, and one in two splits leaks."""
+    return bool(a and b) and len(a & b) * 2 >= min(len(a), len(b))
+
+
 def load_bbc(folder: str | Path, limit: int | None = None) -> list[EvalArticle]:
     """Load the BBC News corpus: one folder per topic, one ``NNN.txt`` file per article.
 

@@ -769,3 +769,45 @@ def test_question_checker_finds_a_copy_of_an_article_asked_about_above(tmp_path:
     path = tmp_path / "q.jsonl"
     _write_jsonl(path, six + again)
     assert check(path) == [f"q.jsonl:7: {copy} is a copy of {original}, asked about above"]
+
+
+def test_distractors_leave_out_a_story_told_twice_under_another_headline(
+    bbc: list[EvalArticle],
+) -> None:
+    """A distractor that retells an article asked about (most of its paragraphs, another
+    headline, a paragraph more) would take that article's citations: it is never drawn."""
+    from eval.calibrate import bbc_distractors
+
+    asked = [a for a in bbc[:20] if a.text.count("\n\n") >= 3]
+    retold = [
+        EvalArticle(
+            id=f"retold-{a.id}",
+            title=f"Another headline for {a.title}",
+            text=a.text + "\n\nA paragraph that only the second telling of the story has.",
+        )
+        for a in asked
+    ]
+    others = bbc[100:160]
+    drawn = {a.id for a in bbc_distractors(others + retold, asked, len(others), seed=1)}
+    assert drawn == {a.id for a in others}
+
+
+def test_question_checker_finds_a_copy_of_a_distractor_article(tmp_path: Path) -> None:
+    """An article asked about that is a copy, under another name, of one of the articles
+    the seed set is measured among would be a training question over a measuring corpus."""
+    from eval.check_questions import DEFAULT_FILE, DISTRACTORS, check
+
+    _need(BBC)
+    files = sorted(BBC.rglob("*.txt"))  # load_bbc's order: topic, then file name
+    by_text: dict[bytes, list[str]] = {}
+    for p in files:
+        by_text.setdefault(p.read_bytes(), []).append(p.relative_to(BBC).as_posix())
+    in_first = {p.relative_to(BBC).as_posix() for p in files[:DISTRACTORS]}
+    copy = next(n[1] for n in by_text.values() if len(n) > 1 and n[0] in in_first)
+    rows = [json.loads(x) for x in DEFAULT_FILE.read_text("utf-8").splitlines()[:6]]
+    path = tmp_path / "q.jsonl"
+    _write_jsonl(path, [dict(r, article=copy) for r in rows])
+    errors = check(path)
+    assert f"q.jsonl:1: {copy} is (a copy of) one of the {DISTRACTORS} distractor articles" in (
+        errors
+    )
