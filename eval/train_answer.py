@@ -2,7 +2,8 @@
 
 Usage::
 
-    python -m eval.train_answer [--distractors 150] [--seed 13] [--out qa/answer/weights.json]
+    python -m eval.train_answer [--distractors 150] [--reread 3] [--seed 13]
+        [--out qa/answer/weights.json] [--cache FILE]
 
 The cross-encoder (``python -m eval.train_ranker``) never saw these articles (the dev splits
 of :mod:`eval.splits`: a fifth of the BBC articles with reader questions, bbc-qa's and
@@ -17,7 +18,7 @@ retrieved and read by the real pipeline (:mod:`qa.answer`), and four models are 
 * the **ranking** combination: the same over the shortlisted candidates'
   :data:`qa.answer.ranking.FEATURES`, the cross-encoder's logit among them;
 * **re-reading**: the span reader (``python -m eval.train_reader``) reads the best
-  :data:`REREAD` of the ranked candidates with their neighbours; its margin for "some span
+  ``--reread`` of the ranked candidates with their neighbours; its margin for "some span
   answers", times a weight chosen on a grid to put the evidence first most often, joins
   their score;
 * **answerability**: a logistic regression over :data:`qa.answer.ranking.LIST_FEATURES` of
@@ -246,14 +247,19 @@ def fit_rank(readings: list[Reading], pre: np.ndarray, n: int, l2: float) -> np.
 
 
 def _weights(
-    pre: np.ndarray, n: int, rank_w: np.ndarray, ans: Any = None, reader_weight: float = 0.0
+    pre: np.ndarray,
+    n: int,
+    rank_w: np.ndarray,
+    ans: Any = None,
+    reader_weight: float = 0.0,
+    reread: int = REREAD,
 ) -> Any:
     from qa.answer.ranking import LIST_FEATURES, Weights
 
     k = len(LIST_FEATURES)
     if ans is None:
         ans = (np.zeros(k), 0.0, np.zeros(k), np.ones(k))
-    return Weights(pre, n, rank_w, ans[0], ans[1], ans[2], ans[3], {}, REREAD, reader_weight)
+    return Weights(pre, n, rank_w, ans[0], ans[1], ans[2], ans[3], {}, reread, reader_weight)
 
 
 def _best(r: Reading, weights: Any) -> Any:
@@ -322,14 +328,22 @@ def fit_answerable(
     return model.coef_[0], float(model.intercept_[0]), mean, scale
 
 
-def fit(readings: list[Reading], n: int, l2: float, seed: int, label: str = "right") -> Any:
-    """All four models, fitted on ``readings``."""
+def fit(
+    readings: list[Reading],
+    n: int,
+    l2: float,
+    seed: int,
+    label: str = "right",
+    reread: int = REREAD,
+) -> Any:
+    """All four models, fitted on ``readings`` (the span reader re-reading the best
+    ``reread`` candidates)."""
     pre = fit_pre(readings, l2)
     w = fit_rank(readings, pre, n, l2)
-    rw = fit_reader_weight(readings, _weights(pre, n, w))
-    z, y, answerable, _, sw = lists(readings, _weights(pre, n, w, None, rw))
+    rw = fit_reader_weight(readings, _weights(pre, n, w, reread=reread))
+    z, y, answerable, _, sw = lists(readings, _weights(pre, n, w, None, rw, reread))
     target = y if label == "right" else answerable.astype(int)
-    return _weights(pre, n, w, fit_answerable(z, target, seed, sw), rw)
+    return _weights(pre, n, w, fit_answerable(z, target, seed, sw), rw, reread)
 
 
 def auc(p: np.ndarray, y: np.ndarray) -> float:
@@ -347,7 +361,12 @@ def _top1(readings: list[Reading], score: Any) -> float:
 
 
 def cross_validate(
-    readings: list[Reading], n: int, l2: float, seed: int, label: str = "right"
+    readings: list[Reading],
+    n: int,
+    l2: float,
+    seed: int,
+    label: str = "right",
+    reread: int = REREAD,
 ) -> dict[str, Any]:
     """5 folds by article: held-out top-1 evidence sentence of the bi-encoder's cosine
     alone, the cross-encoder alone (over all candidates) and the whole ranking (shortlist,
@@ -363,7 +382,7 @@ def cross_validate(
     for k in range(5):
         train = [r for r in readings if fold[r.article] != k]
         test = [r for r in readings if fold[r.article] == k]
-        weights = fit(train, n, l2, seed, label)
+        weights = fit(train, n, l2, seed, label, reread)
         for r in test:
             if r.answerable:
                 _, _, gold = _short(r, weights.pre, n)
@@ -406,6 +425,13 @@ def cross_validate(
     }
 
 
+def _manifest_sha(model: str) -> str:
+    """The SHA-256 of a shipped model's weights, as its manifest gives it."""
+    root = Path(__file__).resolve().parent.parent
+    manifest = root / "embeddings" / "models" / model / "manifest.json"
+    return str(json.loads(manifest.read_text())["sha256"])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m eval.train_answer", description=__doc__.split("\n\n")[0]
@@ -421,6 +447,13 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=10,
         help="candidates the cross-encoder reads per question (default 10)",
+    )
+    p.add_argument(
+        "--reread",
+        type=int,
+        default=REREAD,
+        help=f"best-ranked candidates the span reader re-reads (default {REREAD}; each costs "
+        "about 10 ms an answer)",
     )
     p.add_argument(
         "--l2",
@@ -445,7 +478,8 @@ def main(argv: list[str] | None = None) -> int:
         "--cache",
         default="",
         help="keep the pipeline's readings of the dev questions in this file and reuse them "
-        "(refits without re-reading; delete it when the candidates or the ranker change)",
+        "(refits without re-reading; delete it when the candidates or the ranker change; "
+        "the span reader's readings are kept too, and read again when the reader changes)",
     )
     p.add_argument("--seed", type=int, default=13, help="random seed (default 13)")
     p.add_argument("--out", default=str(DEFAULT_OUT), help=f"weights file (default {DEFAULT_OUT})")
@@ -463,26 +497,35 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         questions = random.Random(args.seed).sample(questions, args.limit)
     cache = Path(args.cache) if args.cache else None
+    reader_sha = _manifest_sha("reader")
     if cache and cache.is_file():
-        readings, left = pickle.loads(cache.read_bytes())
-        # the candidates as gather() made them, through the current gate
-        readings = [replace(r, candidates=of_wanted_kind(r.candidates)) for r in readings]
+        readings, left, cached_sha = pickle.loads(cache.read_bytes())
+        # the candidates as gather() made them, through the current gate; the span reader's
+        # readings only if it is the reader that made them
+        readings = [
+            replace(
+                r,
+                candidates=of_wanted_kind(r.candidates),
+                spans=r.spans if cached_sha == reader_sha else {},
+            )
+            for r in readings
+        ]
         print(f"readings from {cache}")
     else:
         with tempfile.TemporaryDirectory() as tmp, eval_settings(Settings(), Path(tmp)) as s:
             engine = build_engine(s, Corpus(articles))
             readings, left = read_all(engine, questions)
-        if cache:
-            cache.write_bytes(pickle.dumps((readings, left)))
     n_ans = sum(r.answerable for r in readings)
     print(
         f"dev: {len(readings)} questions read ({n_ans} answerable) over {len(articles)} "
         f"articles; left out {left} ({time.perf_counter() - t0:.0f}s)",
         flush=True,
     )
-    cv = cross_validate(readings, args.shortlist, args.l2, args.seed, args.label)
+    cv = cross_validate(readings, args.shortlist, args.l2, args.seed, args.label, args.reread)
+    if cache:  # with the span reader's readings made so far
+        cache.write_bytes(pickle.dumps((readings, left, reader_sha)))
     print("cross-validated by article:", json.dumps(cv, indent=1), flush=True)
-    weights = fit(readings, args.shortlist, args.l2, args.seed, args.label)
+    weights = fit(readings, args.shortlist, args.l2, args.seed, args.label, args.reread)
     z, y, _, removed, _ = lists(readings, weights)
     prob = np.array([weights.answerable(x) for x in z])
     print("shortlist weights:", dict(zip(PRE_FEATURES, np.round(weights.pre, 3).tolist())))
@@ -515,15 +558,8 @@ def main(argv: list[str] | None = None) -> int:
             + " ".join(sys.argv[1:] if argv is None else argv),
             "data": "dev splits of eval/splits.py: bbc-qa dev articles, SQuAD even positions "
             f"1, 9, 17; {args.distractors} other BBC articles as distractors",
-            "ranker_sha256": json.loads(
-                (
-                    Path(__file__).resolve().parent.parent
-                    / "embeddings"
-                    / "models"
-                    / "ranker"
-                    / "manifest.json"
-                ).read_text()
-            )["sha256"],
+            "ranker_sha256": _manifest_sha("ranker"),
+            "reader_sha256": reader_sha,
             "questions": len(readings),
             "left_out": left,
             "lists": int(len(y)),
