@@ -515,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp, eval_settings(Settings(), Path(tmp)) as s:
             engine = build_engine(s, Corpus(articles))
             readings, left = read_all(engine, questions)
+        if cache:
+            cache.write_bytes(pickle.dumps((readings, left, reader_sha)))
     n_ans = sum(r.answerable for r in readings)
     print(
         f"dev: {len(readings)} questions read ({n_ans} answerable) over {len(articles)} "
@@ -522,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     cv = cross_validate(readings, args.shortlist, args.l2, args.seed, args.label, args.reread)
-    if cache:  # with the span reader's readings made so far
+    if cache:  # again, with the span reader's readings made since
         cache.write_bytes(pickle.dumps((readings, left, reader_sha)))
     print("cross-validated by article:", json.dumps(cv, indent=1), flush=True)
     weights = fit(readings, args.shortlist, args.l2, args.seed, args.label, args.reread)
